@@ -1,0 +1,406 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/jsvar"
+	"github.com/wxkit/wechat/internal/qrterm"
+)
+
+// Login hosts and constants (PROTOCOL 2.1, 4.1).
+const (
+	loginHost        = "login.wx.qq.com"
+	qrHost           = "login.weixin.qq.com"
+	appID            = "wx782c26e4c19acffb"
+	newLoginPageURL  = "https://wx.qq.com/cgi-bin/mmwebwx-bin/webwxnewloginpage"
+	loginPollTimeout = 35 * time.Second // the server holds the poll ~25 s (PROTOCOL 4.3)
+	minPollInterval  = time.Second      // spacing of polls the server answers at once
+	maxPollFailures  = 3                // garbage or failed polls before a new QR code
+)
+
+// QRCode is a login QR code to be scanned with the WeChat app.
+type QRCode struct {
+	UUID string // the login uuid, as the server sent it
+	URL  string // the text encoded in the QR code: https://login.weixin.qq.com/l/<uuid>
+}
+
+// ImageURL returns the URL of the JPEG the WeChat server renders for this QR code.
+func (q QRCode) ImageURL() string { return "https://" + qrHost + "/qrcode/" + q.UUID }
+
+// PNG returns a PNG image of the QR code, size pixels wide (size <= 0 means 256). It fails
+// only if the URL cannot be encoded.
+func (q QRCode) PNG(size int) ([]byte, error) { return qrterm.PNG(q.URL, size) }
+
+// Terminal returns the QR code drawn with Unicode half blocks, two module rows per line, so
+// that it fits an 80-column terminal. It fails only if the URL cannot be encoded.
+func (q QRCode) Terminal() (string, error) { return qrterm.Render(q.URL) }
+
+// write draws the QR code and its URL on w; it is the default QR handler.
+func (q QRCode) write(w io.Writer) {
+	if art, err := q.Terminal(); err == nil {
+		io.WriteString(w, art)
+	}
+	io.WriteString(w, "Scan the QR code with WeChat, or open "+q.URL+"\n")
+}
+
+func newQRCode(uuid string) QRCode {
+	return QRCode{UUID: uuid, URL: "https://" + qrHost + "/l/" + uuid}
+}
+
+// session is what a login yields: the hosts and credentials of PROTOCOL 3.1, the SyncKeys, and
+// self's UserName once webwxinit has run.
+type session struct {
+	hosts        hosts
+	uin          int64
+	sid          string
+	skey         string
+	passTicket   string // raw from the XML: already percent-encoded (PROTOCOL 3.4)
+	deviceID     string
+	self         string
+	syncKey      syncKey
+	syncCheckKey syncKey
+}
+
+func (s *session) baseRequest() baseRequest {
+	return baseRequest{Uin: s.uin, Sid: s.sid, Skey: s.skey, DeviceID: s.deviceID}
+}
+
+// hosts are the four host roles of PROTOCOL 2.
+type hosts struct {
+	main, login, file, push string
+	pushFallbacks           []string
+}
+
+// hostsFor derives the file, push and login hosts from the main host with the substring tests
+// of PROTOCOL 2.2, evaluated in order.
+func hostsFor(main string) hosts {
+	rows := []struct{ contains, login, file, push string }{
+		{"wx2.qq.com", "login.wx2.qq.com", "file.wx2.qq.com", "webpush.wx2.qq.com"},
+		{"wx8.qq.com", "login.wx8.qq.com", "file.wx8.qq.com", "webpush.wx8.qq.com"},
+		{"qq.com", "login.wx.qq.com", "file.wx.qq.com", "webpush.wx.qq.com"},
+		{"web2.wechat.com", "login.web2.wechat.com", "file.web2.wechat.com", "webpush.web2.wechat.com"},
+		{"wechat.com", "login.web.wechat.com", "file.web.wechat.com", "webpush.web.wechat.com"},
+	}
+	h := hosts{main: main, login: "login.weixin.qq.com", file: "file.wx.qq.com", push: "webpush.weixin.qq.com"}
+	for _, r := range rows {
+		if strings.Contains(main, r.contains) {
+			h.login, h.file, h.push = r.login, r.file, r.push
+			break
+		}
+	}
+	// Legacy second push host, tried only when the first does not answer (PROTOCOL 2.2).
+	h.pushFallbacks = []string{"webpush2." + main}
+	return h
+}
+
+// Login shows a QR code (see [WithQRHandler]), waits until it is scanned and confirmed on the
+// phone, and exchanges the login ticket for a session. It replaces any session the Client had.
+// Run calls it when needed; call it yourself to log in before Run, or to use the send
+// methods without running the loop.
+//
+// An expired or cancelled QR code is replaced by a new one, up to [WithMaxQRCodes] codes, then
+// Login returns [ErrQRExpired]. A refused login returns an *Error matching
+// [ErrLoginForbidden] carrying the server's ret code and message (1203: this account cannot
+// use web WeChat; try [ModeDesktop]). If ctx ends, Login returns ctx.Err().
+func (c *Client) Login(ctx context.Context) error {
+	for range c.cfg.maxQRCodes {
+		uuid, err := c.jsLogin(ctx)
+		if err != nil {
+			return ctxErr(ctx, err)
+		}
+		c.log.Info("login: QR code ready")
+		c.cfg.qrHandler(newQRCode(uuid))
+		redirect, err := c.pollLogin(ctx, uuid)
+		if errors.Is(err, errNewQR) {
+			c.log.Info("login: QR code expired, fetching a new one")
+			continue
+		}
+		if err != nil {
+			return ctxErr(ctx, err)
+		}
+		if err := c.newLoginPage(ctx, redirect); err != nil {
+			return ctxErr(ctx, err)
+		}
+		c.log.Info("login: logged in", "mode", c.cfg.mode.String(), "host", c.sess().hosts.main)
+		return nil
+	}
+	return ErrQRExpired
+}
+
+// errNewQR tells Login that the current uuid is dead and a new QR code is needed.
+var errNewQR = errors.New("wechat: new QR code needed")
+
+// ctxErr returns ctx.Err() when ctx has ended, so callers see exactly context.Canceled or
+// context.DeadlineExceeded, and err otherwise.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// jsLogin fetches a login uuid (PROTOCOL 4.1).
+func (c *Client) jsLogin(ctx context.Context) (string, error) {
+	redirect := newLoginPageURL
+	if c.cfg.mode == ModeDesktop {
+		redirect += "?mod=desktop"
+	}
+	q := url.Values{
+		"appid":        {appID},
+		"redirect_uri": {redirect},
+		"fun":          {"new"},
+		"lang":         {c.cfg.lang},
+		"_":            {c.ids.cacheBuster(time.Now())},
+	}
+	body, err := c.getScript(ctx, opJSLogin, "https://"+loginHost+"/jslogin?"+q.Encode())
+	if err != nil {
+		return "", err
+	}
+	return parseJSLogin(body)
+}
+
+// parseJSLogin parses `window.QRLogin.code = 200; window.QRLogin.uuid = "...";`.
+func parseJSLogin(body []byte) (string, error) {
+	vars, err := jsvar.Parse(body)
+	if err != nil {
+		return "", badResponse(opJSLogin, err)
+	}
+	code, ok := vars.Int("QRLogin.code")
+	if !ok || code == 0 { // 0 is no server code: garbage (PROTOCOL 4.3)
+		return "", badResponse(opJSLogin, errors.New("missing or zero QRLogin.code"))
+	}
+	uuid := vars["QRLogin.uuid"]
+	if code != 200 {
+		return "", &Error{Op: opJSLogin, Ret: code}
+	}
+	if uuid == "" || strings.ContainsAny(uuid, "/?#& \t\r\n") {
+		return "", badResponse(opJSLogin, errors.New("missing or malformed uuid"))
+	}
+	return uuid, nil
+}
+
+// loginPoll is one answer of the login poll (PROTOCOL 4.3).
+type loginPoll struct {
+	code     int
+	avatar   []byte // 201: the scanner's avatar, if any
+	redirect string // 200: the redirect_uri
+}
+
+func parseLoginPoll(body []byte) (loginPoll, error) {
+	vars, err := jsvar.Parse(body)
+	if err != nil {
+		return loginPoll{}, badResponse(opLoginPoll, err)
+	}
+	code, ok := vars.Int("code")
+	if !ok {
+		return loginPoll{}, badResponse(opLoginPoll, errors.New("no window.code"))
+	}
+	p := loginPoll{code: code}
+	switch code {
+	case 201:
+		p.avatar = decodeDataURL(vars["userAvatar"])
+	case 200:
+		u, err := url.Parse(vars["redirect_uri"])
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return loginPoll{}, badResponse(opLoginPoll, errors.New("missing or malformed redirect_uri"))
+		}
+		p.redirect = vars["redirect_uri"]
+	}
+	return p, nil
+}
+
+// decodeDataURL returns the bytes of a base64 data URL ('data:img/jpg;base64,...'), or nil.
+func decodeDataURL(s string) []byte {
+	_, data, ok := strings.Cut(s, ";base64,")
+	if !ok || data == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// pollLogin long-polls the scan status of uuid until the login is confirmed (it returns the
+// redirect URI), the QR code is dead (errNewQR), or ctx ends.
+//
+// After a scan the phone may keep its confirmation button disabled for a few seconds, and the
+// server may answer 201 again at once: polls the server answers immediately are spaced by
+// minPollInterval, so that wait costs neither a busy loop nor the QR code.
+func (c *Client) pollLogin(ctx context.Context, uuid string) (string, error) {
+	tip := "1"
+	failures := 0
+	scanned := false
+	bo := backoff.Backoff{Min: 500 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		q := url.Values{
+			"loginicon": {"true"},
+			"uuid":      {uuid},
+			"tip":       {tip},
+			"r":         {strconv.Itoa(int(notMillis(time.Now())))},
+			"_":         {c.ids.cacheBuster(time.Now())},
+		}
+		start := time.Now()
+		pctx, cancel := context.WithTimeout(ctx, loginPollTimeout)
+		body, err := c.getScript(pctx, opLoginPoll, "https://"+loginHost+cgiPath+"login?"+q.Encode())
+		cancel()
+		var p loginPoll
+		if err == nil {
+			p, err = parseLoginPoll(body)
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if err != nil {
+			failures++
+			c.log.Warn("login poll failed", "op", opLoginPoll, "err", err, "failures", failures)
+			if failures >= maxPollFailures {
+				return "", errNewQR
+			}
+			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+				return "", err
+			}
+			continue
+		}
+		failures = 0
+		bo.Reset()
+		tip = "0"
+		repeat := false
+		switch p.code {
+		case 200:
+			return p.redirect, nil
+		case 201:
+			repeat = scanned
+			if !scanned {
+				scanned = true
+				c.log.Info("login: QR code scanned, waiting for confirmation")
+				if c.cfg.scanHandler != nil {
+					c.cfg.scanHandler(p.avatar)
+				}
+			}
+		case 408:
+			repeat = true
+		case 400, 500, 202:
+			return "", errNewQR
+		default:
+			c.log.Warn("login poll: unknown code", "op", opLoginPoll, "ret", p.code)
+			repeat = true
+		}
+		if wait := minPollInterval - time.Since(start); repeat && wait > 0 {
+			if err := backoff.Sleep(ctx, wait); err != nil {
+				return "", err
+			}
+		}
+	}
+}
+
+// newLoginPage exchanges the login ticket for the session credentials (PROTOCOL 4.4) and
+// installs the new session.
+func (c *Client) newLoginPage(ctx context.Context, redirect string) error {
+	u := redirect + "&fun=new&version=v2"
+	if c.cfg.mode == ModeDesktop {
+		u += "&mod=desktop"
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if c.cfg.mode == ModeDesktop {
+		req.Header.Set("client-version", "2.0.0")
+		req.Header.Set("extspam", c.cfg.extspam)
+		req.Header.Set("Referer", "https://wx.qq.com/?&lang=zh_CN&target=t")
+	}
+	// The status may be 200 or a 301 without Location: the body and cookies are the payload.
+	_, body, err := c.do(opNewLoginPage, req, maxScriptBody)
+	if err != nil {
+		return err
+	}
+	info, err := parseNewLoginPage(body)
+	if err != nil {
+		return err
+	}
+	main := req.URL.Hostname()
+	s := &session{
+		hosts:      hostsFor(main),
+		uin:        info.uin,
+		sid:        info.sid,
+		skey:       info.skey,
+		passTicket: info.passTicket,
+		deviceID:   newDeviceID(),
+	}
+	c.mu.Lock()
+	c.session = s
+	c.mu.Unlock()
+	c.contacts.reset()
+	return nil
+}
+
+// loginInfo holds the credentials of a successful webwxnewloginpage.
+type loginInfo struct {
+	uin                        int64
+	sid, skey, passTicket, msg string
+}
+
+// parseNewLoginPage parses the <error> XML of webwxnewloginpage, detecting the HTML page a
+// refused login may get instead (PROTOCOL 4.4, 14.9, 14.10).
+func parseNewLoginPage(body []byte) (loginInfo, error) {
+	if len(bytes.TrimSpace(body)) == 0 { // the bare 301 of an unverified account (PROTOCOL 4.4)
+		return loginInfo{}, &Error{Op: opNewLoginPage, Err: fmt.Errorf("%w: empty answer", ErrLoginForbidden)}
+	}
+	head := bytes.ToLower(body[:min(len(body), 512)])
+	if bytes.Contains(head, []byte("<html")) || bytes.Contains(head, []byte("<!doctype")) {
+		return loginInfo{}, &Error{Op: opNewLoginPage, Err: fmt.Errorf("%w: HTML page instead of XML", ErrLoginForbidden)}
+	}
+	var x struct {
+		Ret         string `xml:"ret"`
+		Message     string `xml:"message"`
+		Skey        string `xml:"skey"`
+		Wxsid       string `xml:"wxsid"`
+		Wxuin       string `xml:"wxuin"`
+		PassTicket  string `xml:"pass_ticket"`
+		RedirectURL string `xml:"redirecturl"`
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = false
+	d.Entity = xml.HTMLEntity
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	if err := d.Decode(&x); err != nil {
+		return loginInfo{}, badResponse(opNewLoginPage, errors.New("malformed XML"))
+	}
+	ret, err := strconv.Atoi(strings.TrimSpace(x.Ret))
+	if err != nil {
+		return loginInfo{}, badResponse(opNewLoginPage, errors.New("no ret"))
+	}
+	msg := strings.TrimSpace(x.Message)
+	if ret != 0 {
+		return loginInfo{}, &Error{Op: opNewLoginPage, Ret: ret, Msg: msg}
+	}
+	if strings.TrimSpace(x.RedirectURL) != "" {
+		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: msg, Err: fmt.Errorf("%w: redirected", ErrLoginForbidden)}
+	}
+	info := loginInfo{
+		sid:        strings.TrimSpace(x.Wxsid),
+		skey:       strings.TrimSpace(x.Skey),
+		passTicket: strings.TrimSpace(x.PassTicket),
+		msg:        msg,
+	}
+	uin, err := strconv.ParseUint(strings.TrimSpace(x.Wxuin), 10, 64)
+	if err != nil || info.sid == "" || info.skey == "" || info.passTicket == "" {
+		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: msg, Err: fmt.Errorf("%w: credentials missing from the answer", ErrLoginForbidden)}
+	}
+	info.uin = int64(uin)
+	return info, nil
+}

@@ -1,0 +1,217 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/wxkit/wechat/internal/redact"
+)
+
+// This file holds the HTTP plumbing shared by every protocol step: building URLs, sending
+// requests through the configured *http.Client, and decoding answers into typed errors.
+
+// Operation names, used as Error.Op and in logs.
+const (
+	opJSLogin       = "jslogin"
+	opLoginPoll     = "login"
+	opNewLoginPage  = "webwxnewloginpage"
+	opInit          = "webwxinit"
+	opStatusNotify  = "webwxstatusnotify"
+	opGetContact    = "webwxgetcontact"
+	opBatchContact  = "webwxbatchgetcontact"
+	opSyncCheck     = "synccheck"
+	opSync          = "webwxsync"
+	opSendMsg       = "webwxsendmsg"
+	opSendMsgImg    = "webwxsendmsgimg"
+	opUploadMedia   = "webwxuploadmedia"
+	opLogout        = "webwxlogout"
+	cgiPath         = "/cgi-bin/mmwebwx-bin/"
+	maxJSONBody     = 64 << 20 // a large account's contact page is a few MB
+	maxScriptBody   = 1 << 20  // window.x=...; bodies (the 201 avatar is the largest)
+	jsonContentType = "application/json;charset=UTF-8"
+)
+
+// cgiURL returns https://host/cgi-bin/mmwebwx-bin/name?query.
+func cgiURL(host, name string, q url.Values) string {
+	u := "https://" + host + cgiPath + name
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// newRequest builds a request with the headers every call carries (PROTOCOL 3.5).
+func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, redact.Error(err)
+	}
+	req.Header.Set("User-Agent", c.cfg.userAgent)
+	if s := c.sess(); s != nil {
+		req.Header.Set("Referer", "https://"+s.hosts.main+"/")
+	}
+	return req, nil
+}
+
+// do sends req and reads the whole body (at most limit bytes). Transport errors are wrapped
+// in an *Error with the URL redacted; the caller's context error stays reachable with
+// errors.Is. Any status is returned to the caller to judge.
+func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, []byte, error) {
+	c.log.Debug("request", "op", op, "host", req.URL.Host)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, &Error{Op: op, Err: redact.Error(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, nil, &Error{Op: op, Err: redact.Error(err)}
+	}
+	if int64(len(body)) > limit {
+		return nil, nil, badResponse(op, fmt.Errorf("body larger than %d bytes", limit))
+	}
+	return resp, body, nil
+}
+
+// getScript GETs a JavaScript-assignment endpoint and returns its body.
+func (c *Client) getScript(ctx context.Context, op, u string) ([]byte, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, body, err := c.do(op, req, maxScriptBody)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, badResponse(op, fmt.Errorf("HTTP status %d", resp.StatusCode))
+	}
+	return body, nil
+}
+
+// getJSON GETs a JSON endpoint and decodes it into out, checking the BaseResponse.
+func (c *Client) getJSON(ctx context.Context, op, u string, out baseResponder) error {
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	return c.doJSON(op, req, out)
+}
+
+// postJSON POSTs in, encoded without HTML or slash escaping (PROTOCOL 3.7), and decodes the
+// answer into out, checking the BaseResponse.
+func (c *Client) postJSON(ctx context.Context, op, u string, in any, out baseResponder) error {
+	body, err := c.postRaw(ctx, op, u, in)
+	if err != nil {
+		return err
+	}
+	return decodeResponse(op, body, out)
+}
+
+// postRaw POSTs in as JSON and returns the answer's body, which must come with status 200.
+func (c *Client) postRaw(ctx context.Context, op, u string, in any) ([]byte, error) {
+	body, err := encodeJSON(in)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", jsonContentType)
+	return c.doOK(op, req)
+}
+
+func (c *Client) doJSON(op string, req *http.Request, out baseResponder) error {
+	body, err := c.doOK(op, req)
+	if err != nil {
+		return err
+	}
+	return decodeResponse(op, body, out)
+}
+
+// doOK sends req and returns the body of a 200 answer; any other status is ErrBadResponse.
+func (c *Client) doOK(op string, req *http.Request) ([]byte, error) {
+	resp, body, err := c.do(op, req, maxJSONBody)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, badResponse(op, fmt.Errorf("HTTP status %d", resp.StatusCode))
+	}
+	return body, nil
+}
+
+// decodeResponse decodes a JSON answer into out and turns a non-zero BaseResponse.Ret into
+// an *Error. It never panics on bad input.
+func decodeResponse(op string, body []byte, out baseResponder) error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return badResponse(op, errors.New("empty body"))
+	}
+	if trimmed[0] != '{' {
+		if trimmed[0] == '<' {
+			return badResponse(op, errors.New("HTML page instead of JSON"))
+		}
+		return badResponse(op, errors.New("body is not a JSON object"))
+	}
+	if err := json.Unmarshal(trimmed, out); err != nil {
+		// A server error code still counts even if the rest of the body is off: a session
+		// that ended must end the loop, not be retried as a bad response.
+		var h hasBase
+		if json.Unmarshal(trimmed, &h) == nil && h.BaseResponse != nil && h.BaseResponse.Ret != 0 {
+			return &Error{Op: op, Ret: int(h.BaseResponse.Ret), Msg: h.BaseResponse.ErrMsg}
+		}
+		return badResponse(op, jsonError(err))
+	}
+	br := out.base()
+	if br == nil {
+		return badResponse(op, errors.New("no BaseResponse"))
+	}
+	if br.Ret != 0 {
+		return &Error{Op: op, Ret: int(br.Ret), Msg: br.ErrMsg}
+	}
+	return nil
+}
+
+// jsonError drops anything of the body from a decoding error, keeping its kind and offset.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at offset %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		// Value is "number 2212345678" for a number that does not fit: keep only the kind.
+		kind := te.Value
+		if i := bytes.IndexByte([]byte(kind), ' '); i >= 0 {
+			kind = kind[:i]
+		}
+		return fmt.Errorf("JSON %s where %s %s was expected", kind, te.Field, te.Type)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("truncated JSON")
+	}
+	return errors.New("invalid JSON")
+}
+
+// encodeJSON encodes v with raw UTF-8 and no HTML escaping (PROTOCOL 3.7).
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// ms formats a millisecond timestamp.
+func ms(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,314 @@
+package wechat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/jsvar"
+)
+
+const (
+	syncCheckTimeout  = 35 * time.Second // the server holds ~25 s (PROTOCOL 6.1)
+	reinitAfter       = 3                // unknown synccheck retcodes in a row before a re-init
+	maxContinueRounds = 100              // webwxsync rounds for one selector, a guard against a stuck ContinueFlag
+)
+
+// syncCheck is the answer of synccheck.
+type syncCheck struct {
+	Retcode  int
+	Selector int
+}
+
+// parseSyncCheck parses `window.synccheck={retcode:"0",selector:"2"}` (PROTOCOL 6.1, 14.1).
+func parseSyncCheck(body []byte) (syncCheck, error) {
+	vars, err := jsvar.Parse(body)
+	if err != nil {
+		return syncCheck{}, badResponse(opSyncCheck, err)
+	}
+	rc, ok1 := vars.Int("synccheck.retcode")
+	sel, ok2 := vars.Int("synccheck.selector")
+	if !ok1 {
+		return syncCheck{}, badResponse(opSyncCheck, errors.New("no retcode"))
+	}
+	if !ok2 {
+		sel = 0 // a logout answer may omit the selector
+	}
+	return syncCheck{Retcode: rc, Selector: sel}, nil
+}
+
+// syncResponse is the answer of webwxsync (PROTOCOL 6.2). Messages and contacts stay raw and
+// are decoded one by one, so one malformed entry cannot take the others down.
+type syncResponse struct {
+	hasBase
+	AddMsgList            []json.RawMessage `json:"AddMsgList"`
+	ModContactList        []json.RawMessage `json:"ModContactList"`
+	DelContactList        []json.RawMessage `json:"DelContactList"`
+	ModChatRoomMemberList []json.RawMessage `json:"ModChatRoomMemberList"`
+	ContinueFlag          flexInt           `json:"ContinueFlag"`
+	SyncKey               syncKey           `json:"SyncKey"`
+	SyncCheckKey          syncKey           `json:"SyncCheckKey"`
+	SKey                  string            `json:"SKey"`
+}
+
+// parseSync decodes a webwxsync body.
+func parseSync(body []byte) (*syncResponse, error) {
+	var r syncResponse
+	if err := decodeResponse(opSync, body, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// syncLoop runs synccheck and webwxsync until ctx ends or the session ends (PROTOCOL 6.3).
+// Network errors and server hiccups are retried with backoff; they never end the loop.
+func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
+	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
+	var (
+		pushIdx  int  // which push host: 0 the primary, then the fallbacks
+		failures int  // synccheck failures in a row
+		mustSync bool // a previous webwxsync failed: sync again before polling
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s := c.sess()
+		if s == nil {
+			return ErrNotLoggedIn
+		}
+		if mustSync {
+			err := c.syncAll(ctx, d)
+			if err == nil {
+				mustSync = false
+				bo.Reset()
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, ErrLoggedOut) {
+				c.logoutAfter(ctx, err)
+				return err
+			}
+			c.log.Warn("sync failed; retrying", "op", opSync, "err", err)
+			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+				return err
+			}
+			continue
+		}
+
+		pushHosts := append([]string{s.hosts.push}, s.hosts.pushFallbacks...)
+		host := pushHosts[pushIdx%len(pushHosts)]
+		sc, err := c.syncCheck(ctx, s, host)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures++
+			if e := (*Error)(nil); errors.As(err, &e) && e.Ret == 0 && !errors.Is(err, ErrBadResponse) {
+				pushIdx++ // the host did not answer: try the next push host
+			}
+			c.log.Warn("synccheck failed; retrying", "op", opSyncCheck, "err", err, "failures", failures)
+			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+				return err
+			}
+			continue
+		}
+		switch {
+		case isLoggedOutRet(sc.Retcode) && pushIdx%len(pushHosts) != 0:
+			// A wrong push host answers 1100 at once (PROTOCOL 2.2): only the primary host
+			// may end the session.
+			pushIdx = 0
+			failures++
+			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+				return err
+			}
+			continue
+		case isLoggedOutRet(sc.Retcode):
+			err := &Error{Op: opSyncCheck, Ret: sc.Retcode}
+			c.logoutAfter(ctx, err)
+			return err
+		case sc.Retcode != 0:
+			failures++
+			c.log.Warn("synccheck: unknown retcode; retrying", "op", opSyncCheck, "ret", sc.Retcode, "failures", failures)
+			if failures%reinitAfter == 0 {
+				if err := c.webwxInit(ctx); errors.Is(err, ErrLoggedOut) {
+					c.logoutAfter(ctx, err)
+					return err
+				}
+			}
+			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+				return err
+			}
+			continue
+		}
+		failures = 0
+		bo.Reset()
+		c.log.Debug("synccheck", "op", opSyncCheck, "selector", sc.Selector)
+		if sc.Selector != 0 {
+			mustSync = true // any non-zero selector means "call webwxsync now"
+		}
+	}
+}
+
+// syncCheck long-polls the push host.
+func (c *Client) syncCheck(ctx context.Context, s *session, host string) (syncCheck, error) {
+	key := s.syncCheckKey
+	if !key.valid() {
+		key = s.syncKey
+	}
+	now := time.Now()
+	q := url.Values{
+		"r":        {ms(now.UnixMilli())},
+		"skey":     {s.skey},
+		"sid":      {s.sid},
+		"uin":      {strconv.FormatInt(s.uin, 10)},
+		"deviceid": {s.deviceID},
+		"synckey":  {key.String()},
+		"_":        {c.ids.cacheBuster(now)},
+	}
+	pctx, cancel := context.WithTimeout(ctx, syncCheckTimeout)
+	defer cancel()
+	body, err := c.getScript(pctx, opSyncCheck, cgiURL(host, "synccheck", q))
+	if err != nil {
+		return syncCheck{}, err
+	}
+	return parseSyncCheck(body)
+}
+
+// syncAll calls webwxsync until the server has nothing more (ContinueFlag 0).
+func (c *Client) syncAll(ctx context.Context, d *dispatcher) error {
+	for range maxContinueRounds {
+		more, err := c.syncOnce(ctx, d)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncOnce runs one webwxsync, applies the contact changes, hands every new message to the
+// dispatcher, and only then advances the SyncKey: a batch interrupted by cancellation is
+// fetched again by the next sync.
+func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err error) {
+	s := c.sess()
+	if s == nil {
+		return false, ErrNotLoggedIn
+	}
+	q := url.Values{
+		"sid":         {s.sid},
+		"skey":        {s.skey},
+		"lang":        {c.cfg.lang},
+		"pass_ticket": {s.passTicket},
+	}
+	req := struct {
+		BaseRequest baseRequest `json:"BaseRequest"`
+		SyncKey     syncKey     `json:"SyncKey"`
+		RR          int32       `json:"rr"`
+	}{s.baseRequest(), s.syncKey, notMillis(time.Now())}
+	body, err := c.postRaw(ctx, opSync, cgiURL(s.hosts.main, "webwxsync", q), req)
+	if err != nil {
+		return false, err
+	}
+	resp, err := parseSync(body)
+	if err != nil {
+		return false, err
+	}
+
+	// Contacts before messages, so that a message from a new group resolves (PROTOCOL 6.3).
+	c.contacts.put(c.decodeContacts(opSync, resp.ModContactList, s.self)...)
+	for _, raw := range resp.DelContactList {
+		var w struct {
+			UserName flexString `json:"UserName"`
+		}
+		if json.Unmarshal(raw, &w) == nil && w.UserName != "" {
+			c.contacts.remove(string(w.UserName))
+		}
+	}
+
+	msgs := make([]*Message, 0, len(resp.AddMsgList))
+	var fetch []string
+	for _, raw := range resp.AddMsgList {
+		m := decodeMessage(raw, s.self)
+		if m.MsgID != "" && c.seen.has(m.MsgID) {
+			continue // delivered already (PROTOCOL 14.20)
+		}
+		if m.MsgType == MsgTypeStatusNotify || m.MsgType == MsgTypeSysNotice {
+			continue // not user messages (PROTOCOL 7.5)
+		}
+		if m.IsSelf && c.sent.isOwn(ctx, m.MsgID) {
+			continue // the echo of a message this Client sent
+		}
+		fetch = append(fetch, m.needsFetch(&c.contacts)...)
+		msgs = append(msgs, m)
+	}
+	if names := c.contacts.claim(time.Now(), dedupe(fetch)); len(names) > 0 {
+		if err := c.fetchContacts(ctx, names, 1); err != nil && ctx.Err() == nil {
+			c.log.Warn("fetching unknown chats failed", "op", opBatchContact, "err", err)
+		}
+	}
+	for _, m := range msgs {
+		if m.MsgID != "" && c.seen.has(m.MsgID) {
+			continue // twice in this batch
+		}
+		m.resolve(&c.contacts)
+		if err := d.dispatch(ctx, m); err != nil {
+			return false, err
+		}
+		if m.MsgID != "" {
+			c.seen.add(m.MsgID)
+		}
+	}
+
+	c.updateSession(func(s *session) {
+		if resp.SyncKey.valid() {
+			s.syncKey = resp.SyncKey
+		}
+		if resp.SyncCheckKey.valid() {
+			s.syncCheckKey = resp.SyncCheckKey
+		}
+		if resp.SKey != "" {
+			s.skey = resp.SKey
+		}
+	})
+	c.log.Debug("synced", "op", opSync, "messages", len(msgs), "continue", int(resp.ContinueFlag))
+	return resp.ContinueFlag != 0, nil
+}
+
+// logoutAfter tells the server the session is over after it reported so (best effort,
+// PROTOCOL 6.3, 11.5) and forgets the session.
+func (c *Client) logoutAfter(ctx context.Context, cause error) {
+	var e *Error
+	typ := "1"
+	if errors.As(cause, &e) && e.Ret == 1100 {
+		typ = "0"
+	}
+	c.log.Info("logged out by the server", "err", cause)
+	if s := c.sess(); s != nil {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c.webwxLogout(lctx, s, typ)
+		cancel()
+	}
+	c.endSession()
+}
+
+// webwxLogout posts webwxlogout; the answer (a redirect) and any error are ignored.
+func (c *Client) webwxLogout(ctx context.Context, s *session, typ string) {
+	q := url.Values{"redirect": {"1"}, "type": {typ}, "skey": {s.skey}}
+	form := url.Values{"sid": {s.sid}, "uin": {strconv.FormatInt(s.uin, 10)}}
+	req, err := c.newRequest(ctx, http.MethodPost, cgiURL(s.hosts.main, "webwxlogout", q), strings.NewReader(form.Encode()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if _, _, err := c.do(opLogout, req, maxScriptBody); err != nil {
+		c.log.Debug("webwxlogout failed", "op", opLogout, "err", err)
+	}
+}

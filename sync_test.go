@@ -1,0 +1,278 @@
+package wechat
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSyncCheck(t *testing.T) {
+	tests := []struct {
+		file    string
+		want    syncCheck
+		wantErr error
+	}{
+		{"new_message.txt", syncCheck{Retcode: 0, Selector: 2}, nil},
+		{"idle.txt", syncCheck{Retcode: 0, Selector: 0}, nil},
+		{"selector_7.txt", syncCheck{Retcode: 0, Selector: 7}, nil},
+		{"retcode_1100.txt", syncCheck{Retcode: 1100}, nil},
+		{"logged_out.txt", syncCheck{Retcode: 1101}, nil},
+		{"retcode_1102.txt", syncCheck{Retcode: 1102}, nil},
+		{"no_selector.txt", syncCheck{Retcode: 1101}, nil},
+		{"spaces.txt", syncCheck{Retcode: 0, Selector: 6}, nil},
+		{"newline.txt", syncCheck{Retcode: 0, Selector: 2}, nil},
+		{"crlf_semicolon.txt", syncCheck{Retcode: 0, Selector: 4}, nil},
+		{"html_error_page.txt", syncCheck{}, ErrBadResponse},
+		{"empty.txt", syncCheck{}, ErrBadResponse},
+		{"truncated.txt", syncCheck{}, ErrBadResponse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := parseSyncCheck(parserFixture(t, "synccheck", tt.file))
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				assert.Equal(t, opSyncCheck, e.Op)
+				assert.NotErrorIs(t, err, ErrLoggedOut)
+				assert.Equal(t, syncCheck{}, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestSyncCheckFixtureIsTheCapturedBody(t *testing.T) {
+	// PROTOCOL 6.1, 14.1: no newline, no semicolon, 43 bytes.
+	body := parserFixture(t, "synccheck", "new_message.txt")
+	assert.Equal(t, `window.synccheck={retcode:"0",selector:"2"}`, string(body))
+	assert.Len(t, body, 43)
+}
+
+func TestParseSyncCheckOtherBodies(t *testing.T) {
+	tests := []struct {
+		body    string
+		want    syncCheck
+		wantErr bool
+	}{
+		{body: `window.synccheck={retcode:0,selector:2}`, want: syncCheck{Selector: 2}},
+		{body: `window.synccheck={"retcode":"0","selector":"3"}`, want: syncCheck{Selector: 3}},
+		{body: `window.synccheck={retcode:"1205",selector:"0"}`, want: syncCheck{Retcode: 1205}},
+		{body: `window.synccheck={selector:"2"}`, wantErr: true},
+		{body: `window.synccheck={retcode:"x",selector:"2"}`, wantErr: true},
+		{body: `window.code=200;`, wantErr: true},
+		{body: `window.synccheck={retcode:"0",selector:"2"}garbage`, wantErr: true},
+		{body: "0 -", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			got, err := parseSyncCheck([]byte(tt.body))
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrBadResponse)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseSync(t *testing.T) {
+	syncKey4 := "1_636444437|2_636445049|3_636444675|1000_1463740202"
+	tests := []struct {
+		file         string
+		wantMsgs     int
+		wantContinue flexInt
+		wantKey      string // SyncKey.String()
+		wantCheckKey string // SyncCheckKey.String()
+		wantSKey     string
+		wantMod      int // ModContactList entries
+		wantDel      int // DelContactList entries
+		wantRet      int // Ret of the *Error
+		wantErr      error
+	}{
+		{file: "text_100.json", wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "text_100_compact.json", wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "group_text.json", wantMsgs: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "self_group.json", wantMsgs: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "continue_flag.json", wantMsgs: 1, wantContinue: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{
+			file: "sync_check_key.json", wantMsgs: 1, wantMod: 1, wantDel: 1,
+			wantKey:      "1_636444440|2_636445100|3_636444675|11_636444401|201_1463740300|1000_1463740250",
+			wantCheckKey: "1_636444440|2_636445100|3_636444675|1000_1463740250",
+			wantSKey:     "@crypt_5f3c9a1e_99887766554433221100ffeeddccbbaa",
+		},
+		{file: "numbers_as_strings.json", wantMsgs: 2, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "strings_as_numbers.json", wantMsgs: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "malformed_message.json", wantMsgs: 3, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "unknown_type.json", wantMsgs: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "ret_1101.json", wantRet: 1101, wantErr: ErrLoggedOut},
+		{file: "ret_minus1.json", wantRet: -1},
+		{file: "html_error_page.html", wantErr: ErrBadResponse},
+		{file: "truncated.json", wantErr: ErrBadResponse},
+		{file: "empty.json", wantErr: ErrBadResponse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := parseSync(parserFixture(t, "webwxsync", tt.file))
+			if tt.wantRet != 0 || tt.wantErr != nil {
+				require.Error(t, err)
+				assert.Nil(t, got)
+				var e *Error
+				require.ErrorAs(t, err, &e)
+				assert.Equal(t, opSync, e.Op)
+				assert.Equal(t, tt.wantRet, e.Ret)
+				if tt.wantErr != nil {
+					assert.ErrorIs(t, err, tt.wantErr)
+				}
+				if tt.wantRet != 0 {
+					assert.NotErrorIs(t, err, ErrBadResponse, "a server code is not a bad response")
+				}
+				if tt.wantErr != ErrLoggedOut {
+					assert.NotErrorIs(t, err, ErrLoggedOut)
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, got)
+			assert.Len(t, got.AddMsgList, tt.wantMsgs)
+			assert.Equal(t, tt.wantContinue, got.ContinueFlag)
+			assert.Equal(t, tt.wantKey, got.SyncKey.String())
+			assert.Equal(t, tt.wantCheckKey, got.SyncCheckKey.String())
+			assert.True(t, got.SyncKey.valid())
+			assert.True(t, got.SyncCheckKey.valid())
+			assert.Equal(t, tt.wantSKey, got.SKey)
+			assert.Len(t, got.ModContactList, tt.wantMod)
+			assert.Len(t, got.DelContactList, tt.wantDel)
+		})
+	}
+}
+
+func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
+	// An error body carries SyncKey {"Count":0,"List":[]}; it must never look replaceable,
+	// even if a caller ignored the error (PROTOCOL 6.2, 14.6).
+	var r syncResponse
+	err := decodeResponse(opSync, parserFixture(t, "webwxsync", "ret_minus1.json"), &r)
+	require.Error(t, err)
+	assert.False(t, r.SyncKey.valid())
+	assert.False(t, r.SyncCheckKey.valid())
+	assert.Empty(t, r.AddMsgList)
+}
+
+func TestParseSyncModContacts(t *testing.T) {
+	got, err := parseSync(parserFixture(t, "webwxsync", "sync_check_key.json"))
+	require.NoError(t, err)
+	cs := decodeWireContacts(t, got.ModContactList, testSelf)
+	require.Len(t, cs, 1)
+	g := cs[0]
+	assert.Equal(t, KindGroup, g.Kind)
+	assert.Equal(t, 2, g.MemberCount)
+	require.Len(t, g.Members, 2)
+	assert.Equal(t, "D&D", g.Members[1].DisplayName)
+}
+
+// TestParseSyncLayoutsAgree checks that the multi-line and the compact layouts of the same
+// answer decode to the same messages (PROTOCOL 14.2).
+func TestParseSyncLayoutsAgree(t *testing.T) {
+	multi, err := parseSync(parserFixture(t, "webwxsync", "text_100.json"))
+	require.NoError(t, err)
+	compact, err := parseSync(parserFixture(t, "webwxsync", "text_100_compact.json"))
+	require.NoError(t, err)
+	require.Len(t, compact.AddMsgList, len(multi.AddMsgList))
+	for i := range multi.AddMsgList {
+		a := decodeMessage(multi.AddMsgList[i], testSelf)
+		b := decodeMessage(compact.AddMsgList[i], testSelf)
+		a.Raw, b.Raw = nil, nil
+		assert.Equal(t, a, b, "message %d", i)
+	}
+}
+
+func TestSyncFixtureLayout(t *testing.T) {
+	// The server's multi-line layout (PROTOCOL 14.2): no indentation, "}\n," after nested
+	// objects, "}\n,{" between array entries, "}\n" at the end.
+	body := string(parserFixture(t, "webwxsync", "text_100.json"))
+	assert.Contains(t, body, "{\n\"BaseResponse\": {\n\"Ret\": 0,\n\"ErrMsg\": \"\"\n}\n,\n\"AddMsgCount\": 100,\n\"AddMsgList\": [{\n\"MsgId\": \"6012345678901234000\",\n")
+	assert.Contains(t, body, "\"OpCode\": 0\n}\n,\n\"ForwardFlag\": 0,\n")
+	assert.Contains(t, body, "\"EncryFileName\": \"\",\n\"MD5\": \"\"\n}\n,{\n\"MsgId\": \"6012345678901234001\",\n")
+	assert.Contains(t, body, "\"NewMsgId\": 6012345678901234000,\n")
+	assert.Contains(t, body, "\"FileSize\": \"1024\",\n")
+	assert.Contains(t, body, "\"FileSize\": \"\",\n")
+	assert.NotContains(t, body, "\n ")
+	assert.NotContains(t, body, "\n\t")
+	assert.Equal(t, "\n}\n", body[len(body)-3:])
+	assert.Contains(t, string(parserFixture(t, "webwxsync", "ret_1101.json")), "\"SyncKey\": {\n\"Count\": 0,\n\"List\": []\n}\n,\n")
+}
+
+func BenchmarkParseSync(b *testing.B) {
+	body := parserFixture(b, "webwxsync", "text_100.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := parseSync(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r.AddMsgList) != 100 {
+			b.Fatalf("%d messages", len(r.AddMsgList))
+		}
+	}
+}
+
+func BenchmarkParseSyncAndDecode(b *testing.B) {
+	body := parserFixture(b, "webwxsync", "text_100.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := parseSync(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, raw := range r.AddMsgList {
+			decodeMessage(raw, testSelf)
+		}
+	}
+}
+
+func FuzzParseSyncCheck(f *testing.F) {
+	seedParserFuzz(f, "synccheck")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, err := parseSyncCheck(body); err != nil && !errors.Is(err, ErrBadResponse) {
+			t.Errorf("parseSyncCheck(%q) = %v; want nil or ErrBadResponse", body, err)
+		}
+	})
+}
+
+func FuzzParseSync(f *testing.F) {
+	seedParserFuzz(f, "webwxsync")
+	// Small bodies too: the fixtures are large, which makes mutating them slow.
+	f.Add([]byte(`{"BaseResponse":{"Ret":0,"ErrMsg":""},"AddMsgList":[{"MsgId":"1","MsgType":1,"FromUserName":"@@g","Content":"@a:<br/>x"}],"ContinueFlag":0,"SyncKey":{"Count":1,"List":[{"Key":1,"Val":2}]},"SKey":""}`))
+	f.Add([]byte("{\n\"BaseResponse\": {\n\"Ret\": \"1101\",\n\"ErrMsg\": \"\"\n}\n,\n\"SyncKey\": {\n\"Count\": 0,\n\"List\": []\n}\n}\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := parseSync(body)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Op != opSync {
+				t.Fatalf("parseSync(%q) error %v is not a webwxsync *Error", body, err)
+			}
+			if !errors.Is(err, ErrBadResponse) && e.Ret == 0 {
+				t.Errorf("parseSync(%q) = %v; want ErrBadResponse or a server code", body, err)
+			}
+			if r != nil {
+				t.Errorf("parseSync(%q) returned a response with error %v", body, err)
+			}
+			return
+		}
+		if r == nil {
+			t.Fatalf("parseSync(%q) = nil, nil", body)
+		}
+		for _, raw := range r.AddMsgList {
+			if m := decodeMessage(raw, testSelf); m == nil {
+				t.Fatalf("decodeMessage(%q) = nil", raw)
+			}
+		}
+	})
+}

@@ -1,0 +1,1 @@
+window.QRLogin.code = 400; window.QRLogin.uuid = "";

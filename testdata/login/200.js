@@ -1,0 +1,2 @@
+window.code=200;
+window.redirect_uri="https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxnewloginpage?ticket=A6NZfake@qrticket_0&uuid=4dcaWx3uBw==&lang=zh_CN&scan=1463755895";

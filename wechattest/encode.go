@@ -1,0 +1,218 @@
+package wechattest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// obj is a JSON object whose members keep their order, as the server writes
+// them. Values are string, int, int64, uint64, bool, obj or arr.
+type obj []member
+
+// member is one key of an obj.
+type member struct {
+	k string
+	v any
+}
+
+// arr is a JSON array.
+type arr []any
+
+// get returns the value of key k, or nil.
+func (o obj) get(k string) any {
+	for _, m := range o {
+		if m.k == k {
+			return m.v
+		}
+	}
+	return nil
+}
+
+// set replaces the value of key k, or appends it.
+func (o obj) set(k string, v any) obj {
+	for i := range o {
+		if o[i].k == k {
+			o[i].v = v
+			return o
+		}
+	}
+	return append(o, member{k, v})
+}
+
+// baseResponse is the BaseResponse object every JSON answer starts with.
+func baseResponse(ret int) obj {
+	return obj{{"Ret", ret}, {"ErrMsg", ""}}
+}
+
+// multiline encodes o in the server's layout for larger bodies (PROTOCOL
+// 14.2): one key per line, no indentation, a nested object or array closes
+// on its own line and the comma that follows it gets a line of its own
+// ("}\n,"), arrays of objects are joined by "}\n,{", and the body ends with
+// "}\n". Empty objects and arrays stay inline ("[]").
+func multiline(o obj) []byte {
+	var b bytes.Buffer
+	writeMulti(&b, o)
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// compact encodes o in the one-line layout of short answers (PROTOCOL 8.1,
+// 14.2): `{"BaseResponse": {"Ret": 0,"ErrMsg": ""},"MsgID": "…"}`, that is a
+// space after every colon and none after commas.
+func compact(o obj) []byte {
+	var b bytes.Buffer
+	writeCompact(&b, o)
+	return b.Bytes()
+}
+
+// composite reports whether v is written over several lines in the
+// multi-line layout: a non-empty object, or an array holding one.
+func composite(v any) bool {
+	switch v := v.(type) {
+	case obj:
+		return len(v) > 0
+	case arr:
+		for _, x := range v {
+			if composite(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeMulti(b *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case obj:
+		if len(v) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		b.WriteString("{\n")
+		for i, m := range v {
+			if i > 0 {
+				if composite(v[i-1].v) {
+					b.WriteString("\n,\n")
+				} else {
+					b.WriteString(",\n")
+				}
+			}
+			writeString(b, m.k)
+			b.WriteString(": ")
+			writeMulti(b, m.v)
+		}
+		b.WriteString("\n}")
+	case arr:
+		if len(v) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				if composite(v[i-1]) {
+					b.WriteString("\n,")
+				} else {
+					b.WriteByte(',')
+				}
+			}
+			writeMulti(b, x)
+		}
+		if composite(v[len(v)-1]) {
+			b.WriteByte('\n')
+		}
+		b.WriteByte(']')
+	default:
+		writeScalar(b, v)
+	}
+}
+
+func writeCompact(b *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case obj:
+		b.WriteByte('{')
+		for i, m := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, m.k)
+			b.WriteString(": ")
+			writeCompact(b, m.v)
+		}
+		b.WriteByte('}')
+	case arr:
+		b.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeCompact(b, x)
+		}
+		b.WriteByte(']')
+	default:
+		writeScalar(b, v)
+	}
+}
+
+func writeScalar(b *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case string:
+		writeString(b, v)
+	case int:
+		b.WriteString(strconv.Itoa(v))
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
+	case uint64:
+		b.WriteString(strconv.FormatUint(v, 10))
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case json.Number:
+		b.WriteString(string(v))
+	default:
+		// Only this package builds values; anything else is a bug here.
+		panic(fmt.Sprintf("wechattest: cannot encode %T", v))
+	}
+}
+
+// writeString writes s as a JSON string the way the server does: raw UTF-8,
+// no HTML escaping, no escaped slashes; only '"', '\\' and control
+// characters are escaped. Invalid UTF-8 becomes U+FFFD.
+func writeString(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c == '\n':
+				b.WriteString(`\n`)
+			case c == '\r':
+				b.WriteString(`\r`)
+			case c == '\t':
+				b.WriteString(`\t`)
+			case c < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			default:
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString("\ufffd")
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+}
