@@ -9,6 +9,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/wxkit/wechat/internal/backoff"
 )
 
 // Client is a Web WeChat session: it logs in, keeps the session alive with the synccheck long
@@ -23,16 +26,23 @@ type Client struct {
 	log *slog.Logger
 	ids idSource
 
-	mu      sync.Mutex
-	session *session // nil until Login succeeds; replaced, never mutated in place
+	jar *recordingJar
+
+	mu        sync.Mutex
+	session   *session  // nil until Login succeeds; replaced, never mutated in place
+	committed syncState // the keys a restart resumes from: every message before them handled
+	state     State
+	pushHint  pushHint // the last session's uin and host, for push login after it ended
 
 	routes     []route
 	middleware []Middleware
 
 	contacts contactStore
 	sent     sentSet
-	seen     recentSet
+	handled  recentSet // MsgIds handled lately, persisted with the session
 	running  atomic.Bool
+	saveMu   sync.Mutex    // serialises session saves
+	saveCh   chan struct{} // wakes saveLoop
 }
 
 // Mode selects the login variant (PROTOCOL 4.5).
@@ -83,6 +93,13 @@ type config struct {
 	extspam     string
 	maxQRCodes  int
 	workers     int
+
+	store          SessionStore
+	stateHandler   func(StateChange)
+	contactHandler func(ContactChange)
+	keepalive      time.Duration
+	autoRelogin    bool
+	skipBacklog    bool
 }
 
 // An Option configures a Client. Options are applied in order; the last wins.
@@ -148,6 +165,49 @@ func WithConcurrency(n int) Option {
 	return func(c *config) { c.workers = n }
 }
 
+// WithSessionStore makes the Client keep its session in st, so that a restarted program
+// resumes without a new QR scan ("hot login"): Login first tries the stored session, then asks
+// the phone to confirm a login (push login), and only then shows a QR code. The session is
+// saved after login and as the sync loop advances (at most once a second, and when Run
+// returns), with the ids of the messages handled, so that a restart neither loses nor repeats
+// messages. A nil st, the default, keeps the session in memory only.
+func WithSessionStore(st SessionStore) Option {
+	return func(c *config) { c.store = st }
+}
+
+// WithSession is WithSessionStore(NewFileStore(path)). An empty path keeps the session in
+// memory only.
+func WithSession(path string) Option {
+	return func(c *config) {
+		c.store = nil
+		if path != "" {
+			c.store = NewFileStore(path)
+		}
+	}
+}
+
+// WithKeepalive makes Run tell the server every d that the client is alive (a
+// webwxstatusnotify, as the web client does), on top of the synccheck long poll, which is the
+// protocol's own keep-alive. Long-running bots may use it to keep the session exercised. It is
+// off by default; d <= 0 turns it off.
+func WithKeepalive(d time.Duration) Option {
+	return func(c *config) { c.keepalive = d }
+}
+
+// WithAutoRelogin makes Run log in again by itself when the server ends the session, instead
+// of returning an error matching ErrLoggedOut: push login first (the phone shows a prompt),
+// then a new QR code through the same QR handler. Run then returns only when ctx ends or a
+// login fails.
+func WithAutoRelogin(on bool) Option {
+	return func(c *config) { c.autoRelogin = on }
+}
+
+// WithSkipBacklog makes the Client skip, without handling, the messages older than the login
+// (the backlog the server sends right after it), for bots that must not answer old messages.
+func WithSkipBacklog(on bool) Option {
+	return func(c *config) { c.skipBacklog = on }
+}
+
 // New returns a Client configured by opts. It does no I/O and cannot fail.
 func New(opts ...Option) *Client {
 	var cfg config
@@ -182,8 +242,10 @@ func New(opts ...Option) *Client {
 	if hc.Jar == nil {
 		hc.Jar, _ = cookiejar.New(nil) // never fails with nil options
 	}
+	jar := &recordingJar{inner: hc.Jar}
+	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: hc, log: cfg.logger}
+	return &Client{cfg: cfg, hc: hc, log: cfg.logger, jar: jar, saveCh: make(chan struct{}, 1)}
 }
 
 // Run logs in if needed ([Client.Login]), initialises the session, starts loading the contacts
@@ -191,44 +253,138 @@ func New(opts ...Option) *Client {
 // the server ends the session.
 //
 // Run always returns a non-nil error: ctx.Err() after ctx ends; an error matching
-// [ErrLoggedOut] when the server ended the session; otherwise the error that stopped it (a
-// refused login, for example). Network errors during the loop are retried with backoff and
-// never end Run on their own. When Run returns, every goroutine it started, handlers
-// included, has returned.
+// [ErrLoggedOut] when the server ended the session (unless [WithAutoRelogin]); otherwise the
+// error that stopped it (a refused login, for example). Network errors during the loop are
+// retried with backoff and never end Run on their own. When Run returns, every goroutine it
+// started, handlers included, has returned.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("wechat: Run called while already running")
 	}
 	defer c.running.Store(false)
-	err := c.run(ctx)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
-}
-
-func (c *Client) run(ctx context.Context) error {
-	if c.sess() == nil {
-		if err := c.Login(ctx); err != nil {
+	bo := backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}
+	for {
+		err := c.runSession(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !c.cfg.autoRelogin || !errors.Is(err, ErrLoggedOut) {
+			return err
+		}
+		c.log.Info("session ended; logging in again", "err", err)
+		if err := backoff.Sleep(ctx, bo.Next()); err != nil {
 			return err
 		}
 	}
-	if err := c.initSession(ctx); err != nil {
-		if errors.Is(err, ErrLoggedOut) {
-			c.endSession()
+}
+
+// runSession runs one session from login to its end.
+func (c *Client) runSession(ctx context.Context) error {
+	if s := c.sess(); s == nil || !s.inited {
+		if s == nil {
+			if err := c.Login(ctx); err != nil {
+				return err
+			}
 		}
-		return err
+		if s := c.sess(); !s.inited {
+			if err := c.webwxInit(ctx); err != nil {
+				if errors.Is(err, ErrLoggedOut) {
+					c.loggedOut(ctx, err)
+				}
+				return err
+			}
+		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	if err := c.statusNotify(ctx, 3, ""); err != nil {
+		if errors.Is(err, ErrLoggedOut) {
+			c.loggedOut(ctx, err)
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.log.Warn("statusnotify failed", "op", opStatusNotify, "err", err)
+	}
+	c.setState(StateOnline, nil)
+	c.save(ctx)
+
+	// The handlers' context outlives the loop's: when the server ends the session, the
+	// messages already fetched are still handled before Run returns.
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := c.newDispatcher(ctx)
+	d := c.newDispatcher(hctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { c.loadContacts(ctx) })
-	err := c.syncLoop(ctx, d)
+	wg.Go(func() { c.loadContacts(lctx) })
+	wg.Go(func() { c.saveLoop(lctx) })
+	if c.cfg.keepalive > 0 {
+		wg.Go(func() { c.keepaliveLoop(lctx) })
+	}
+	err := c.syncLoop(lctx, d)
 	cancel()
 	d.wait()
+	hcancel()
 	wg.Wait()
+	if errors.Is(err, ErrLoggedOut) && ctx.Err() == nil {
+		c.loggedOut(ctx, err)
+		return err
+	}
+	// Whatever was handled before the end is saved, so a restart resumes after it.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	c.save(sctx)
+	scancel()
 	return err
+}
+
+// loggedOut handles the end of a session by the server: a best-effort webwxlogout
+// (PROTOCOL 6.3), the session and the stored session forgotten, StateLoggedOut reported.
+func (c *Client) loggedOut(ctx context.Context, cause error) {
+	typ := "1"
+	if e := (*Error)(nil); errors.As(cause, &e) && e.Ret == 1100 {
+		typ = "0"
+	}
+	if s := c.sess(); s != nil {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c.webwxLogout(lctx, s, typ)
+		cancel()
+	}
+	c.endSession()
+	c.clearStore(ctx)
+	c.setState(StateLoggedOut, cause)
+}
+
+// Logout ends the session: it calls webwxlogout, forgets the session and clears the session
+// store. It returns ErrNotLoggedIn if there is no session. Call it when Run is not running, or
+// cancel Run's context afterwards: Run then stops on the server's logged-out answer.
+func (c *Client) Logout(ctx context.Context) error {
+	s := c.sess()
+	if s == nil {
+		return ErrNotLoggedIn
+	}
+	c.webwxLogout(ctx, s, "0")
+	c.endSession()
+	c.pushHint = pushHint{}
+	c.jar.reset()
+	c.clearStore(ctx)
+	c.setState(StateLoggedOut, nil)
+	return ctx.Err()
+}
+
+// keepaliveLoop sends webwxstatusnotify every cfg.keepalive until ctx ends (WithKeepalive).
+func (c *Client) keepaliveLoop(ctx context.Context) {
+	t := time.NewTicker(c.cfg.keepalive)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.statusNotify(ctx, 3, ""); err != nil && ctx.Err() == nil {
+				c.log.Warn("keepalive failed", "op", opStatusNotify, "err", err)
+			}
+		}
+	}
 }
 
 // sess returns the current session, or nil.
@@ -250,10 +406,31 @@ func (c *Client) updateSession(f func(s *session)) {
 	c.session = &s
 }
 
-// endSession forgets the session after the server ended it.
+// endSession forgets the session; its uin and host stay as the hint for a push login.
 func (c *Client) endSession() {
 	c.mu.Lock()
+	if c.session != nil {
+		c.pushHint = pushHint{uin: c.session.uin, main: c.session.hosts.main}
+	}
 	c.session = nil
+	c.committed = syncState{}
 	c.mu.Unlock()
 	c.contacts.reset()
+}
+
+// installSession makes s the current session, with a fresh contact store.
+func (c *Client) installSession(s *session) {
+	c.mu.Lock()
+	c.session = s
+	c.committed = syncState{s.syncKey, s.syncCheckKey}
+	c.mu.Unlock()
+	c.contacts.reset()
+}
+
+// commit records keys as the ones a restart resumes from, and wakes the saver.
+func (c *Client) commit(keys syncState) {
+	c.mu.Lock()
+	c.committed = keys
+	c.mu.Unlock()
+	c.saveSoon()
 }

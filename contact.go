@@ -153,20 +153,24 @@ func newContact(w *wireContact, self string) *Contact {
 	c.Kind = classify(c.UserName, self, c.VerifyFlag, c.ContactFlag)
 	if len(w.MemberList) > 0 {
 		c.Members = make([]Member, len(w.MemberList))
-		for i, m := range w.MemberList {
-			c.Members[i] = Member{
-				UserName:    string(m.UserName),
-				NickName:    textfmt.Text(string(m.NickName)),
-				DisplayName: textfmt.Text(string(m.DisplayName)),
-				Uin:         int64(m.Uin),
-				AttrStatus:  int64(m.AttrStatus),
-			}
+		for i := range w.MemberList {
+			c.Members[i] = newMember(&w.MemberList[i])
 		}
 		if c.MemberCount == 0 {
 			c.MemberCount = len(c.Members)
 		}
 	}
 	return c
+}
+
+func newMember(m *wireMember) Member {
+	return Member{
+		UserName:    string(m.UserName),
+		NickName:    textfmt.Text(string(m.NickName)),
+		DisplayName: textfmt.Text(string(m.DisplayName)),
+		Uin:         int64(m.Uin),
+		AttrStatus:  int64(m.AttrStatus),
+	}
 }
 
 // decodeContacts decodes each raw contact on its own, so that one malformed entry costs only
@@ -259,6 +263,43 @@ func (s *contactStore) remove(userNames ...string) {
 	for _, u := range userNames {
 		delete(s.byName, u)
 	}
+}
+
+// updateMembers applies ModChatRoomMemberList entries to the groups that list those members
+// and returns the groups it changed.
+func (s *contactStore) updateMembers(ms []Member) []*Contact {
+	if len(ms) == 0 {
+		return nil
+	}
+	s.init()
+	byName := make(map[string]Member, len(ms))
+	for _, m := range ms {
+		byName[m.UserName] = m
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var changed []*Contact
+	for name, c := range s.byName {
+		if c.Kind != KindGroup {
+			continue
+		}
+		var members []Member
+		for i, m := range c.Members {
+			if nm, ok := byName[m.UserName]; ok {
+				if members == nil {
+					members = append([]Member(nil), c.Members...)
+				}
+				members[i] = nm
+			}
+		}
+		if members != nil {
+			cp := *c
+			cp.Members = members
+			s.byName[name] = &cp
+			changed = append(changed, &cp)
+		}
+	}
+	return changed
 }
 
 func (s *contactStore) get(userName string) *Contact {

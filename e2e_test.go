@@ -47,7 +47,8 @@ func startBot(t *testing.T, srv *wechattest.Server, opts ...wechat.Option) *bot 
 		b.msgs <- m
 		return nil
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	// A safety net only: tests end Run at cleanup, and synctest tests run minutes of fake time.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	b.stop = cancel
 	go func() { b.done <- b.c.Run(ctx) }()
 	t.Cleanup(func() {
@@ -64,6 +65,7 @@ func (b *bot) next(t *testing.T) *wechat.Message {
 	case m := <-b.msgs:
 		return m
 	case err := <-b.done:
+		b.done <- err // for the cleanup
 		t.Fatalf("Run returned before a message arrived: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("no message within 10s")

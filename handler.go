@@ -93,49 +93,141 @@ func (c *Client) router() Handler {
 // worker by chat, so the messages of one chat are handled in order, and the number of
 // handlers running at once is bounded. A full queue blocks the sync loop (back-pressure)
 // instead of growing or dropping.
+//
+// It also keeps the books that make delivery lossless: every message belongs to the batch
+// (one webwxsync answer) it came in, and a batch's SyncKey becomes the committed one (the one
+// a restart resumes from) only when all its messages, and all earlier batches, have been
+// handled (PROTOCOL 6.2; STYLE "persist the SyncKey only once every message ... handled").
 type dispatcher struct {
 	c      *Client
 	h      Handler
 	seed   maphash.Seed
-	queues []chan *Message
+	queues []chan item
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	inflight map[string]struct{} // MsgIds dispatched and not handled yet
+	batches  []*batch            // uncommitted batches, oldest first
 }
+
+type item struct {
+	m *Message
+	b *batch
+}
+
+// batch is one webwxsync answer: the keys it advances to and how many of its messages are
+// still being handled.
+type batch struct {
+	keys   syncState
+	left   int
+	sealed bool // every message of the batch has been dispatched
+}
+
+// syncState is the pair of keys the loop advances.
+type syncState struct{ syncKey, syncCheckKey syncKey }
 
 const queueLen = 16
 
+// newDispatcher starts the workers. Handlers get ctx. The workers run until [dispatcher.wait].
 func (c *Client) newDispatcher(ctx context.Context) *dispatcher {
-	d := &dispatcher{c: c, h: c.router(), seed: maphash.MakeSeed()}
-	d.queues = make([]chan *Message, c.cfg.workers)
+	d := &dispatcher{c: c, h: c.router(), seed: maphash.MakeSeed(), inflight: make(map[string]struct{})}
+	d.queues = make([]chan item, c.cfg.workers)
 	for i := range d.queues {
-		q := make(chan *Message, queueLen)
+		q := make(chan item, queueLen)
 		d.queues[i] = q
 		d.wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m := <-q:
-					d.handle(ctx, m)
+			for it := range q {
+				if ctx.Err() != nil {
+					continue // not handled, so not recorded: fetched again after a restart
 				}
+				d.handle(ctx, it.m)
+				d.done(it)
 			}
 		})
 	}
 	return d
 }
 
+// begin opens a batch that will advance the keys to keys once handled.
+func (d *dispatcher) begin(keys syncState) *batch {
+	b := &batch{keys: keys}
+	d.mu.Lock()
+	d.batches = append(d.batches, b)
+	d.mu.Unlock()
+	return b
+}
+
+// seen reports whether the message with this id was handled or is being handled.
+func (d *dispatcher) seen(msgID string) bool {
+	if d.c.handled.has(msgID) {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.inflight[msgID]
+	return ok
+}
+
 // dispatch hands m to its chat's worker, waiting while that worker's queue is full.
-func (d *dispatcher) dispatch(ctx context.Context, m *Message) error {
+func (d *dispatcher) dispatch(ctx context.Context, m *Message, b *batch) error {
+	d.mu.Lock()
+	b.left++
+	if m.MsgID != "" {
+		d.inflight[m.MsgID] = struct{}{}
+	}
+	d.mu.Unlock()
 	q := d.queues[maphash.String(d.seed, m.ChatUserName)%uint64(len(d.queues))]
 	select {
-	case q <- m:
+	case q <- item{m, b}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// wait waits for the workers; call it after the ctx given to newDispatcher has ended.
-func (d *dispatcher) wait() { d.wg.Wait() }
+// seal marks b as complete: once its messages are handled, its keys can be committed.
+func (d *dispatcher) seal(b *batch) {
+	d.mu.Lock()
+	b.sealed = true
+	d.commitLocked()
+	d.mu.Unlock()
+}
+
+// done records that m was handled (whatever the handler returned).
+func (d *dispatcher) done(it item) {
+	if it.m.MsgID != "" {
+		d.c.handled.add(it.m.MsgID)
+	}
+	d.mu.Lock()
+	delete(d.inflight, it.m.MsgID)
+	it.b.left--
+	d.commitLocked()
+	d.mu.Unlock()
+}
+
+// commitLocked commits the keys of the leading batches that are fully handled.
+func (d *dispatcher) commitLocked() {
+	n := 0
+	for n < len(d.batches) && d.batches[n].sealed && d.batches[n].left == 0 {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	d.c.commit(d.batches[n-1].keys)
+	d.batches = d.batches[n:]
+}
+
+// wait lets the workers finish the messages already queued, then returns once they have
+// exited. Call it after the last dispatch. If the ctx given to newDispatcher has ended, the
+// queued messages are left unhandled (and unrecorded); otherwise they are handled, which is
+// what a session that ended on the server's side needs, since they cannot be fetched again.
+func (d *dispatcher) wait() {
+	for _, q := range d.queues {
+		close(q)
+	}
+	d.wg.Wait()
+}
 
 func (d *dispatcher) handle(ctx context.Context, m *Message) {
 	defer func() {
@@ -148,8 +240,9 @@ func (d *dispatcher) handle(ctx context.Context, m *Message) {
 	}
 }
 
-// recentSet remembers the last n MsgIds delivered, to drop the duplicates the server sends
-// (PROTOCOL 14.20). It is safe for concurrent use.
+// recentSet remembers the last recentMax MsgIds handled, to drop the duplicates the server
+// sends (PROTOCOL 14.20) and, persisted with the session, the messages of a batch that were
+// handled before a restart. It is safe for concurrent use.
 type recentSet struct {
 	mu    sync.Mutex
 	ids   map[string]struct{}
@@ -157,7 +250,7 @@ type recentSet struct {
 	next  int
 }
 
-const recentMax = 4096
+const recentMax = 2048
 
 // add records id and reports whether it was new.
 func (r *recentSet) add(id string) bool {
@@ -177,6 +270,29 @@ func (r *recentSet) add(id string) bool {
 	r.next = (r.next + 1) % recentMax
 	r.ids[id] = struct{}{}
 	return true
+}
+
+// list returns the ids, oldest first.
+func (r *recentSet) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.ids))
+	for i := range r.order {
+		if id := r.order[(r.next+i)%len(r.order)]; id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// reset empties the set, then adds ids in order.
+func (r *recentSet) reset(ids []string) {
+	r.mu.Lock()
+	r.ids, r.order, r.next = nil, nil, 0
+	r.mu.Unlock()
+	for _, id := range ids {
+		r.add(id)
+	}
 }
 
 func (r *recentSet) has(id string) bool {

@@ -9,21 +9,6 @@ import (
 	"time"
 )
 
-// initSession runs webwxinit and tells the phone the client is online (webwxstatusnotify
-// Code 3), as every client does right after login (PROTOCOL 5.1, 5.2).
-func (c *Client) initSession(ctx context.Context) error {
-	if err := c.webwxInit(ctx); err != nil {
-		return err
-	}
-	if err := c.statusNotify(ctx, 3, ""); err != nil {
-		if errors.Is(err, ErrLoggedOut) || ctx.Err() != nil {
-			return err
-		}
-		c.log.Warn("statusnotify failed", "op", opStatusNotify, "err", err)
-	}
-	return nil
-}
-
 // webwxInit fetches self, the SyncKey, the new skey and the recent chats. A SyncKey the
 // session already has is kept, so a re-init does not replay or skip messages.
 func (c *Client) webwxInit(ctx context.Context) error {
@@ -45,6 +30,7 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		ContactList []json.RawMessage `json:"ContactList"`
 		SyncKey     syncKey           `json:"SyncKey"`
 		SKey        string            `json:"SKey"`
+		SystemTime  flexInt           `json:"SystemTime"`
 	}
 	if err := c.postJSON(ctx, opInit, cgiURL(s.hosts.main, "webwxinit", q), req, &resp); err != nil {
 		return err
@@ -64,7 +50,17 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		if !s.syncKey.valid() {
 			s.syncKey = resp.SyncKey
 		}
+		s.inited = true
+		s.loginTime = int64(resp.SystemTime)
+		if s.loginTime == 0 {
+			s.loginTime = time.Now().Unix()
+		}
 	})
+	c.mu.Lock()
+	if !c.committed.syncKey.valid() {
+		c.committed = syncState{c.session.syncKey, c.session.syncCheckKey}
+	}
+	c.mu.Unlock()
 	c.contacts.setSelf(self)
 	c.contacts.put(newContact(&resp.User, self))
 	c.contacts.put(c.decodeContacts(opInit, resp.ContactList, self)...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -71,6 +72,8 @@ type session struct {
 	self         string
 	syncKey      syncKey
 	syncCheckKey syncKey
+	inited       bool  // webwxinit succeeded for this session
+	loginTime    int64 // server time (SystemTime) of the last webwxinit
 }
 
 func (s *session) baseRequest() baseRequest {
@@ -105,16 +108,40 @@ func hostsFor(main string) hosts {
 	return h
 }
 
-// Login shows a QR code (see [WithQRHandler]), waits until it is scanned and confirmed on the
-// phone, and exchanges the login ticket for a session. It replaces any session the Client had.
-// Run calls it when needed; call it yourself to log in before Run, or to use the send
-// methods without running the loop.
+// Login establishes a session. With a [SessionStore] it first resumes the stored session
+// (checked with webwxinit), then asks the phone to confirm a login without a scan (push
+// login, for an account that logged in before), and only then shows a QR code (see
+// [WithQRHandler]), waits until it is scanned and confirmed on the phone, and exchanges the
+// login ticket for a session. Run calls it when needed; call it yourself to log in before Run,
+// or to use the send methods without running the loop.
 //
 // An expired or cancelled QR code is replaced by a new one, up to [WithMaxQRCodes] codes, then
 // Login returns [ErrQRExpired]. A refused login returns an *Error matching
 // [ErrLoginForbidden] carrying the server's ret code and message (1203: this account cannot
 // use web WeChat; try [ModeDesktop]). If ctx ends, Login returns ctx.Err().
 func (c *Client) Login(ctx context.Context) error {
+	c.setState(StateLoggingIn, nil)
+	err := c.login(ctx)
+	if err != nil {
+		c.setState(StateLoggedOut, err)
+		return err
+	}
+	c.save(ctx)
+	return nil
+}
+
+func (c *Client) login(ctx context.Context) error {
+	if ok, err := c.restore(ctx); ok || err != nil {
+		return err
+	}
+	if ok, err := c.pushLogin(ctx); ok || err != nil {
+		return err
+	}
+	return c.qrLogin(ctx)
+}
+
+// qrLogin logs in with a QR code.
+func (c *Client) qrLogin(ctx context.Context) error {
 	for range c.cfg.maxQRCodes {
 		uuid, err := c.jsLogin(ctx)
 		if err != nil {
@@ -137,6 +164,75 @@ func (c *Client) Login(ctx context.Context) error {
 		return nil
 	}
 	return ErrQRExpired
+}
+
+// pushLoginWait bounds how long a push login waits for the user to confirm on the phone
+// before Login falls back to a QR code.
+const pushLoginWait = 2 * time.Minute
+
+// pushLogin asks the phone of the account that logged in last to confirm a new login
+// (webwxpushloginurl, PROTOCOL 4.6), then polls like a QR login. It reports false when the
+// server or the user refuses, so that Login falls back to a QR code.
+func (c *Client) pushLogin(ctx context.Context) (bool, error) {
+	c.mu.Lock()
+	h := c.pushHint
+	c.mu.Unlock()
+	if h.uin == 0 || h.main == "" {
+		return false, nil
+	}
+	q := url.Values{"uin": {strconv.FormatInt(h.uin, 10)}}
+	if c.cfg.mode == ModeDesktop {
+		q.Set("mod", "desktop")
+	}
+	body, err := c.getScript(ctx, opPushLogin, cgiURL(h.main, "webwxpushloginurl", q))
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		c.log.Info("login: push login unavailable", "err", err)
+		return false, nil
+	}
+	uuid, err := parsePushLogin(body)
+	if err != nil {
+		c.log.Info("login: push login refused", "err", err)
+		return false, nil
+	}
+	c.log.Info("login: waiting for the confirmation on the phone")
+	pctx, cancel := context.WithTimeout(ctx, pushLoginWait)
+	redirect, err := c.pollLogin(pctx, uuid)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		c.log.Info("login: push login not confirmed", "err", err)
+		return false, nil
+	}
+	if err := c.newLoginPage(ctx, redirect); err != nil {
+		return false, ctxErr(ctx, err)
+	}
+	c.log.Info("login: logged in by push login", "host", c.sess().hosts.main)
+	return true, nil
+}
+
+// parsePushLogin parses {"ret":"0","msg":"all ok","uuid":"..."}; ret may be a number or a
+// string (PROTOCOL 4.6).
+func parsePushLogin(body []byte) (string, error) {
+	var r struct {
+		Ret  flexInt `json:"ret"`
+		Msg  string  `json:"msg"`
+		UUID string  `json:"uuid"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(body), &r); err != nil {
+		return "", badResponse(opPushLogin, jsonError(err))
+	}
+	if r.Ret != 0 {
+		return "", &Error{Op: opPushLogin, Ret: int(r.Ret), Msg: r.Msg}
+	}
+	if r.UUID == "" || strings.ContainsAny(r.UUID, "/?#& \t\r\n") {
+		return "", badResponse(opPushLogin, errors.New("missing or malformed uuid"))
+	}
+	return r.UUID, nil
 }
 
 // errNewQR tells Login that the current uuid is dead and a new QR code is needed.
@@ -341,10 +437,7 @@ func (c *Client) newLoginPage(ctx context.Context, redirect string) error {
 		passTicket: info.passTicket,
 		deviceID:   newDeviceID(),
 	}
-	c.mu.Lock()
-	c.session = s
-	c.mu.Unlock()
-	c.contacts.reset()
+	c.installSession(s)
 	return nil
 }
 

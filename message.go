@@ -36,9 +36,102 @@ const (
 	MsgTypeRecalled       MsgType = 10002
 )
 
+var msgTypeNames = map[MsgType]string{
+	MsgTypeUnknown:        "unknown",
+	MsgTypeText:           "text",
+	MsgTypeImage:          "image",
+	MsgTypeVoice:          "voice",
+	MsgTypeVerify:         "verify",
+	MsgTypePossibleFriend: "possible friend",
+	MsgTypeShareCard:      "share card",
+	MsgTypeVideo:          "video",
+	MsgTypeEmoticon:       "emoticon",
+	MsgTypeLocation:       "location",
+	MsgTypeApp:            "app",
+	MsgTypeVoIP:           "voip",
+	MsgTypeStatusNotify:   "status notify",
+	MsgTypeVoIPNotify:     "voip notify",
+	MsgTypeVoIPInvite:     "voip invite",
+	MsgTypeMicroVideo:     "micro video",
+	MsgTypeSysNotice:      "sys notice",
+	MsgTypeSys:            "sys",
+	MsgTypeRecalled:       "recalled",
+}
+
+// String returns a short lower-case name ("text", "app", "recalled", ...), or "MsgType(n)"
+// for a type without a constant.
+func (t MsgType) String() string {
+	if s, ok := msgTypeNames[t]; ok {
+		return s
+	}
+	return "MsgType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// AppMsgType is the kind of an app message (MsgType 49): the <type> of its <appmsg>
+// (PROTOCOL 7.3). Values without a constant occur (57, a quote, is reported by other
+// protocols); they keep their number.
+type AppMsgType int
+
+// App message types.
+const (
+	AppMsgText                  AppMsgType = 1    // text shared from an app
+	AppMsgImage                 AppMsgType = 2    // image shared from an app
+	AppMsgAudio                 AppMsgType = 3    // music
+	AppMsgVideo                 AppMsgType = 4    // video link
+	AppMsgURL                   AppMsgType = 5    // link or article; official accounts send several
+	AppMsgAttach                AppMsgType = 6    // file attachment
+	AppMsgOpen                  AppMsgType = 7    // open-platform app message
+	AppMsgEmoji                 AppMsgType = 8    // emoji from an app
+	AppMsgVoiceRemind           AppMsgType = 9    // voice reminder
+	AppMsgScanGood              AppMsgType = 10   // product scan
+	AppMsgGood                  AppMsgType = 13   // product
+	AppMsgEmotion               AppMsgType = 15   // sticker share
+	AppMsgCardTicket            AppMsgType = 16   // card or coupon
+	AppMsgRealtimeShareLocation AppMsgType = 17   // real-time location sharing started
+	AppMsgChatHistory           AppMsgType = 19   // merged forward of a chat history
+	AppMsgMiniProgram           AppMsgType = 33   // mini program
+	AppMsgTransfers             AppMsgType = 2000 // money transfer
+	AppMsgRedEnvelopes          AppMsgType = 2001 // red packet; may come as MsgType 1
+)
+
+var appMsgTypeNames = map[AppMsgType]string{
+	AppMsgText:                  "text",
+	AppMsgImage:                 "image",
+	AppMsgAudio:                 "audio",
+	AppMsgVideo:                 "video",
+	AppMsgURL:                   "url",
+	AppMsgAttach:                "attach",
+	AppMsgOpen:                  "open",
+	AppMsgEmoji:                 "emoji",
+	AppMsgVoiceRemind:           "voice remind",
+	AppMsgScanGood:              "scan good",
+	AppMsgGood:                  "good",
+	AppMsgEmotion:               "emotion",
+	AppMsgCardTicket:            "card ticket",
+	AppMsgRealtimeShareLocation: "realtime share location",
+	AppMsgChatHistory:           "chat history",
+	AppMsgMiniProgram:           "mini program",
+	AppMsgTransfers:             "transfers",
+	AppMsgRedEnvelopes:          "red envelopes",
+}
+
+// String returns a short lower-case name ("url", "attach", "mini program", ...), or
+// "AppMsgType(n)" for a type without a constant, 0 included.
+func (t AppMsgType) String() string {
+	if s, ok := appMsgTypeNames[t]; ok {
+		return s
+	}
+	return "AppMsgType(" + strconv.Itoa(int(t)) + ")"
+}
+
 // Message is a message received through the sync loop (PROTOCOL 7.1), with the fields a bot
 // needs already worked out: the chat it belongs to, the real sender in a group, and the
 // decoded text.
+//
+// The typed accessors ([Message.Image], [Message.App], [Message.Revoke], ...) read the
+// payload of each kind of message; each reports false for a message of another kind.
+//
+// Its methods only read it: they are safe for concurrent use while nobody modifies it.
 type Message struct {
 	MsgID        string  // the server's id, a decimal string (it exceeds 2^53)
 	MsgType      MsgType // see the MsgType constants
@@ -50,9 +143,9 @@ type Message struct {
 	// text; for XML payloads (app messages, emoticons, ...) the XML.
 	Content string
 
-	CreateTime    int64 // Unix seconds
-	AppMsgType    int
-	SubMsgType    int
+	CreateTime    int64      // Unix seconds
+	AppMsgType    AppMsgType // for MsgTypeApp; 0 otherwise, except red packets sent as MsgTypeText
+	SubMsgType    int        // 48 for a location sent as MsgTypeText
 	FileName      string
 	FileSize      int64 // the server sends it as a string
 	MediaID       string
@@ -63,9 +156,15 @@ type Message struct {
 	ImgHeight     int
 	OriContent    string
 	EncryFileName string
+	HasProductID  int // 1 for a store sticker (PROTOCOL 7.5)
 
 	StatusNotifyCode     int
 	StatusNotifyUserName string
+
+	// RecommendInfo describes the person behind a friend request (MsgTypeVerify), a
+	// recommendation (MsgTypePossibleFriend) or a card (MsgTypeShareCard); it is zero for
+	// other messages.
+	RecommendInfo RecommendInfo
 
 	// ChatUserName is the conversation the message belongs to: the group for a group
 	// message, otherwise the other party (the recipient when self sent it).
@@ -77,6 +176,12 @@ type Message struct {
 	// IsSelf reports whether the logged-in account sent the message, from the phone or
 	// another device. Messages sent by this Client are not delivered at all.
 	IsSelf bool
+	// MentionsMe reports whether a text message someone else wrote in a group mentions the
+	// logged-in account: the text holds "@" and self's name in the group, followed by
+	// U+2005, a space or the end of the text (PROTOCOL 7.4). The name is self's display
+	// name in that group if set, else self's nickname (from the contact list, else from the
+	// group's member list). It is false when the client does not know that name yet.
+	MentionsMe bool
 
 	// Chat and Sender are the contacts behind ChatUserName and SenderUserName when the
 	// client knows them, else nil. For a group member who is not a friend, Sender is built
@@ -88,11 +193,34 @@ type Message struct {
 	Raw json.RawMessage
 }
 
+// RecommendInfo is the RecommendInfo object of a message (PROTOCOL 7.1): the person behind a
+// friend request, a recommendation or a card. UserName is a session UserName ("@..."); names,
+// Content and Signature are decoded like [Contact] names.
+type RecommendInfo struct {
+	UserName   string
+	NickName   string
+	QQNum      int64
+	Province   string
+	City       string
+	Content    string // a friend request's greeting
+	Signature  string
+	Alias      string
+	Scene      int
+	VerifyFlag int // official accounts have bit 8 set
+	AttrStatus int64
+	Sex        int // 0 unknown, 1 male, 2 female
+	Ticket     string
+	OpCode     int // 2 for a friend request
+}
+
 // Time returns CreateTime as a time.Time.
 func (m *Message) Time() time.Time { return time.Unix(m.CreateTime, 0) }
 
-// IsText reports whether m is a text message. It is a [Matcher].
-func IsText(m *Message) bool { return m.MsgType == MsgTypeText && m.SubMsgType != 48 }
+// IsText reports whether m is a text message: MsgTypeText, but not a location or a red
+// packet, which the server also sends with that type. It is a [Matcher].
+func IsText(m *Message) bool {
+	return m.MsgType == MsgTypeText && m.AppMsgType != AppMsgRedEnvelopes && !m.isLocation()
+}
 
 // wireMessage is an AddMsgList entry (PROTOCOL 7.1).
 type wireMessage struct {
@@ -117,6 +245,51 @@ type wireMessage struct {
 	SubMsgType           flexInt    `json:"SubMsgType"`
 	OriContent           flexString `json:"OriContent"`
 	EncryFileName        flexString `json:"EncryFileName"`
+	HasProductID         flexInt    `json:"HasProductId"`
+	// RecommendInfo is decoded on its own, so that a malformed one costs only itself.
+	RecommendInfo json.RawMessage `json:"RecommendInfo"`
+}
+
+// wireRecommendInfo is the RecommendInfo object (PROTOCOL 7.1).
+type wireRecommendInfo struct {
+	UserName   flexString `json:"UserName"`
+	NickName   flexString `json:"NickName"`
+	QQNum      flexInt    `json:"QQNum"`
+	Province   flexString `json:"Province"`
+	City       flexString `json:"City"`
+	Content    flexString `json:"Content"`
+	Signature  flexString `json:"Signature"`
+	Alias      flexString `json:"Alias"`
+	Scene      flexInt    `json:"Scene"`
+	VerifyFlag flexInt    `json:"VerifyFlag"`
+	AttrStatus flexInt    `json:"AttrStatus"`
+	Sex        flexInt    `json:"Sex"`
+	Ticket     flexString `json:"Ticket"`
+	OpCode     flexInt    `json:"OpCode"`
+}
+
+// decodeRecommendInfo decodes raw, or returns the zero value if it is missing or malformed.
+func decodeRecommendInfo(raw json.RawMessage) RecommendInfo {
+	var w wireRecommendInfo
+	if len(raw) == 0 || json.Unmarshal(raw, &w) != nil {
+		return RecommendInfo{}
+	}
+	return RecommendInfo{
+		UserName:   string(w.UserName),
+		NickName:   textfmt.Text(string(w.NickName)),
+		QQNum:      int64(w.QQNum),
+		Province:   string(w.Province),
+		City:       string(w.City),
+		Content:    textfmt.Text(string(w.Content)),
+		Signature:  textfmt.Text(string(w.Signature)),
+		Alias:      string(w.Alias),
+		Scene:      int(w.Scene),
+		VerifyFlag: int(w.VerifyFlag),
+		AttrStatus: int64(w.AttrStatus),
+		Sex:        int(w.Sex),
+		Ticket:     string(w.Ticket),
+		OpCode:     int(w.OpCode),
+	}
 }
 
 // decodeMessage decodes one AddMsgList entry. It never fails: an entry it cannot decode
@@ -139,7 +312,7 @@ func decodeMessage(raw json.RawMessage, self string) *Message {
 		FromUserName:         string(w.FromUserName),
 		ToUserName:           string(w.ToUserName),
 		CreateTime:           int64(w.CreateTime),
-		AppMsgType:           int(w.AppMsgType),
+		AppMsgType:           AppMsgType(w.AppMsgType),
 		SubMsgType:           int(w.SubMsgType),
 		FileName:             string(w.FileName),
 		FileSize:             int64(w.FileSize),
@@ -153,6 +326,8 @@ func decodeMessage(raw json.RawMessage, self string) *Message {
 		EncryFileName:        string(w.EncryFileName),
 		StatusNotifyCode:     int(w.StatusNotifyCode),
 		StatusNotifyUserName: string(w.StatusNotifyUserName),
+		HasProductID:         int(w.HasProductID),
+		RecommendInfo:        decodeRecommendInfo(w.RecommendInfo),
 		Raw:                  raw,
 	}
 	if m.MsgID == "" {
@@ -177,8 +352,43 @@ func decodeMessage(raw json.RawMessage, self string) *Message {
 	return m
 }
 
-// resolve fills Chat and Sender from the store.
+// resolve fills Chat, Sender and MentionsMe from the store.
 func (m *Message) resolve(s *contactStore) {
+	m.resolveContacts(s)
+	m.MentionsMe = m.mentions(s)
+}
+
+// mentions reports whether m, a text someone else wrote in a group, mentions self
+// (PROTOCOL 7.4 item 6).
+func (m *Message) mentions(s *contactStore) bool {
+	if !m.IsGroup || m.IsSelf || !IsText(m) {
+		return false
+	}
+	s.mu.RLock()
+	self := s.self
+	s.mu.RUnlock()
+	if self == "" || m.SenderUserName == self {
+		return false
+	}
+	var mem Member
+	var inGroup bool
+	if m.Chat != nil {
+		mem, inGroup = m.Chat.Member(self)
+	}
+	name := mem.DisplayName
+	if name == "" {
+		if c := s.get(self); c != nil {
+			name = c.NickName
+		}
+	}
+	if name == "" && inGroup {
+		name = mem.NickName
+	}
+	return textfmt.Mentions(m.Content, name)
+}
+
+// resolveContacts fills Chat and Sender from the store.
+func (m *Message) resolveContacts(s *contactStore) {
 	m.Chat = s.get(m.ChatUserName)
 	if !m.IsGroup || m.SenderUserName == m.ChatUserName {
 		m.Sender = m.Chat

@@ -84,6 +84,10 @@ func wantText100(i int) *Message {
 		m.FromUserName = "fmessage"
 		m.MsgType = MsgTypeVerify
 		m.Content = `<msg fromusername="wxid_carol" encryptusername="v1_0123abcd@stranger" fromnickname="Carol" content="Hi, I am Carol" scene="30" ticket="v2_0123abcd@stranger" opcode="2"><brandlist count="0" ver="1"></brandlist></msg>`
+		m.RecommendInfo = RecommendInfo{
+			UserName: "@9a8b7c6d5e4f30211203f4e5d6c7b8a9", NickName: "Carol", Content: "Hi, I am Carol",
+			Scene: 30, AttrStatus: 2147600485, Sex: 2, Ticket: "v2_0123abcd@stranger", OpCode: 2,
+		}
 	}
 	m.IsSelf = m.FromUserName == testSelf
 	m.ChatUserName = m.FromUserName
@@ -318,4 +322,69 @@ func FuzzDecodeMessage(f *testing.F) {
 			t.Errorf("decodeMessage(%q, %q): SenderUserName %q outside a group", raw, self, m.SenderUserName)
 		}
 	})
+}
+
+func TestResolveMentionsMe(t *testing.T) {
+	group := func(selfDisplay string) *Contact {
+		return &Contact{UserName: testGroup, NickName: "Group", Kind: KindGroup, membersLoaded: true, Members: []Member{
+			{UserName: testSelf, NickName: "Me", DisplayName: selfDisplay},
+			{UserName: testMember, NickName: "Member"},
+		}}
+	}
+	store := func(self *Contact, g *Contact) *contactStore {
+		s := &contactStore{}
+		s.setSelf(testSelf)
+		if self != nil {
+			s.put(self)
+		}
+		if g != nil {
+			s.put(g)
+		}
+		return s
+	}
+	me := &Contact{UserName: testSelf, NickName: "Me", Kind: KindSelf}
+	groupText := func(text string) *Message {
+		return &Message{MsgID: "1", MsgType: MsgTypeText, FromUserName: testGroup, ToUserName: testSelf, Content: text,
+			ChatUserName: testGroup, SenderUserName: testMember, IsGroup: true}
+	}
+	tests := []struct {
+		name  string
+		m     *Message
+		store *contactStore
+		want  bool
+	}{
+		{"four-per-em space", groupText("@Me\u2005are you there?"), store(me, group("")), true},
+		{"space", groupText("@Me are you there?"), store(me, group("")), true},
+		{"at the end", groupText("ping @Me"), store(me, group("")), true},
+		{"a longer name", groupText("@Meh hi"), store(me, group("")), false},
+		{"no at sign", groupText("Me hi"), store(me, group("")), false},
+		{"display name wins", groupText("@Me hi"), store(me, group("Me in group")), false},
+		{"by display name", groupText("@Me in group\u2005hi"), store(me, group("Me in group")), true},
+		{"group not known yet: nickname", groupText("@Me hi"), store(me, nil), true},
+		{"self contact not known: member nickname", groupText("@Me hi"), store(nil, group("")), true},
+		{"nothing known", groupText("@Me hi"), store(nil, nil), false},
+		{"self unknown", groupText("@Me hi"), &contactStore{}, false},
+		{"sent by self", func() *Message {
+			m := groupText("@Me hi")
+			m.FromUserName, m.ToUserName, m.SenderUserName, m.IsSelf = testSelf, testGroup, testSelf, true
+			return m
+		}(), store(me, group("")), false},
+		{"not text", func() *Message { m := groupText("@Me hi"); m.MsgType = MsgTypeApp; return m }(), store(me, group("")), false},
+		{"a location", func() *Message { m := groupText("@Me hi"); m.SubMsgType = 48; return m }(), store(me, group("")), false},
+		{"private chat", &Message{MsgType: MsgTypeText, FromUserName: testFriend, ToUserName: testSelf, Content: "@Me hi",
+			ChatUserName: testFriend, SenderUserName: testFriend}, store(me, group("")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.m.resolve(tt.store)
+			assert.Equal(t, tt.want, tt.m.MentionsMe)
+		})
+	}
+
+	// The fixture, decoded and resolved as the sync loop does.
+	m := decodeMessage(json.RawMessage(parserFixture(t, "messages", "text_group_mention.json")), testSelf)
+	assert.Equal(t, "@Me\u2005are you there?", m.Content)
+	m.resolve(store(me, group("")))
+	assert.True(t, m.MentionsMe)
+	assert.True(t, MentionsMe(m))
 }

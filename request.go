@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/wxkit/wechat/internal/redact"
 )
@@ -32,10 +33,13 @@ const (
 	opSendMsgImg    = "webwxsendmsgimg"
 	opUploadMedia   = "webwxuploadmedia"
 	opLogout        = "webwxlogout"
+	opPushLogin     = "webwxpushloginurl"
 	cgiPath         = "/cgi-bin/mmwebwx-bin/"
 	maxJSONBody     = 64 << 20 // a large account's contact page is a few MB
 	maxScriptBody   = 1 << 20  // window.x=...; bodies (the 201 avatar is the largest)
 	jsonContentType = "application/json;charset=UTF-8"
+	requestTimeout  = 30 * time.Second // any call but the long polls and uploads
+	uploadTimeout   = 2 * time.Minute  // one 512 KiB chunk
 )
 
 // cgiURL returns https://host/cgi-bin/mmwebwx-bin/name?query.
@@ -65,6 +69,16 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reade
 // errors.Is. Any status is returned to the caller to judge.
 func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, []byte, error) {
 	c.log.Debug("request", "op", op, "host", req.URL.Host)
+	// Every call gets a deadline (PROTOCOL 12.2); the long polls set their own, longer one.
+	if op != opSyncCheck && op != opLoginPoll {
+		timeout := requestTimeout
+		if op == opUploadMedia {
+			timeout = uploadTimeout
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, nil, &Error{Op: op, Err: redact.Error(err)}

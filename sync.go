@@ -94,7 +94,6 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 				return ctx.Err()
 			}
 			if errors.Is(err, ErrLoggedOut) {
-				c.logoutAfter(ctx, err)
 				return err
 			}
 			c.log.Warn("sync failed; retrying", "op", opSync, "err", err)
@@ -115,6 +114,7 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 			if e := (*Error)(nil); errors.As(err, &e) && e.Ret == 0 && !errors.Is(err, ErrBadResponse) {
 				pushIdx++ // the host did not answer: try the next push host
 			}
+			c.setState(StateReconnecting, err)
 			c.log.Warn("synccheck failed; retrying", "op", opSyncCheck, "err", err, "failures", failures)
 			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
 				return err
@@ -132,15 +132,12 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 			}
 			continue
 		case isLoggedOutRet(sc.Retcode):
-			err := &Error{Op: opSyncCheck, Ret: sc.Retcode}
-			c.logoutAfter(ctx, err)
-			return err
+			return &Error{Op: opSyncCheck, Ret: sc.Retcode}
 		case sc.Retcode != 0:
 			failures++
 			c.log.Warn("synccheck: unknown retcode; retrying", "op", opSyncCheck, "ret", sc.Retcode, "failures", failures)
 			if failures%reinitAfter == 0 {
 				if err := c.webwxInit(ctx); errors.Is(err, ErrLoggedOut) {
-					c.logoutAfter(ctx, err)
 					return err
 				}
 			}
@@ -151,6 +148,7 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 		}
 		failures = 0
 		bo.Reset()
+		c.setState(StateOnline, nil)
 		c.log.Debug("synccheck", "op", opSyncCheck, "selector", sc.Selector)
 		if sc.Selector != 0 {
 			mustSync = true // any non-zero selector means "call webwxsync now"
@@ -195,8 +193,9 @@ func (c *Client) syncAll(ctx context.Context, d *dispatcher) error {
 }
 
 // syncOnce runs one webwxsync, applies the contact changes, hands every new message to the
-// dispatcher, and only then advances the SyncKey: a batch interrupted by cancellation is
-// fetched again by the next sync.
+// dispatcher and advances the SyncKey in memory. The key a restart resumes from (the committed
+// one) advances only when the batch's messages have all been handled; a batch interrupted by
+// cancellation is fetched again.
 func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err error) {
 	s := c.sess()
 	if s == nil {
@@ -223,28 +222,31 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 	}
 
 	// Contacts before messages, so that a message from a new group resolves (PROTOCOL 6.3).
-	c.contacts.put(c.decodeContacts(opSync, resp.ModContactList, s.self)...)
-	for _, raw := range resp.DelContactList {
-		var w struct {
-			UserName flexString `json:"UserName"`
-		}
-		if json.Unmarshal(raw, &w) == nil && w.UserName != "" {
-			c.contacts.remove(string(w.UserName))
-		}
-	}
+	c.applyContactChanges(s.self, resp)
 
+	keys := syncState{s.syncKey, s.syncCheckKey}
+	if resp.SyncKey.valid() { // error bodies carry an empty key (PROTOCOL 14.6)
+		keys.syncKey = resp.SyncKey
+	}
+	if resp.SyncCheckKey.valid() {
+		keys.syncCheckKey = resp.SyncCheckKey
+	}
+	b := d.begin(keys)
 	msgs := make([]*Message, 0, len(resp.AddMsgList))
 	var fetch []string
+	backlog := c.backlogBefore()
 	for _, raw := range resp.AddMsgList {
 		m := decodeMessage(raw, s.self)
-		if m.MsgID != "" && c.seen.has(m.MsgID) {
-			continue // delivered already (PROTOCOL 14.20)
-		}
-		if m.MsgType == MsgTypeStatusNotify || m.MsgType == MsgTypeSysNotice {
+		switch {
+		case m.MsgID != "" && d.seen(m.MsgID):
+			continue // handled already (PROTOCOL 14.20)
+		case m.MsgType == MsgTypeStatusNotify || m.MsgType == MsgTypeSysNotice:
 			continue // not user messages (PROTOCOL 7.5)
-		}
-		if m.IsSelf && c.sent.isOwn(ctx, m.MsgID) {
+		case m.IsSelf && c.sent.isOwn(ctx, m.MsgID):
 			continue // the echo of a message this Client sent
+		case m.CreateTime != 0 && m.CreateTime < backlog:
+			c.handled.add(m.MsgID) // WithSkipBacklog: older than the login
+			continue
 		}
 		fetch = append(fetch, m.needsFetch(&c.contacts)...)
 		msgs = append(msgs, m)
@@ -255,25 +257,18 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 		}
 	}
 	for _, m := range msgs {
-		if m.MsgID != "" && c.seen.has(m.MsgID) {
+		if m.MsgID != "" && d.seen(m.MsgID) {
 			continue // twice in this batch
 		}
 		m.resolve(&c.contacts)
-		if err := d.dispatch(ctx, m); err != nil {
+		if err := d.dispatch(ctx, m, b); err != nil {
 			return false, err
 		}
-		if m.MsgID != "" {
-			c.seen.add(m.MsgID)
-		}
 	}
+	d.seal(b)
 
 	c.updateSession(func(s *session) {
-		if resp.SyncKey.valid() {
-			s.syncKey = resp.SyncKey
-		}
-		if resp.SyncCheckKey.valid() {
-			s.syncCheckKey = resp.SyncCheckKey
-		}
+		s.syncKey, s.syncCheckKey = keys.syncKey, keys.syncCheckKey
 		if resp.SKey != "" {
 			s.skey = resp.SKey
 		}
@@ -282,21 +277,74 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 	return resp.ContinueFlag != 0, nil
 }
 
-// logoutAfter tells the server the session is over after it reported so (best effort,
-// PROTOCOL 6.3, 11.5) and forgets the session.
-func (c *Client) logoutAfter(ctx context.Context, cause error) {
-	var e *Error
-	typ := "1"
-	if errors.As(cause, &e) && e.Ret == 1100 {
-		typ = "0"
+// applyContactChanges updates the contact store with a sync's ModContactList,
+// DelContactList and ModChatRoomMemberList, and reports each change.
+func (c *Client) applyContactChanges(self string, resp *syncResponse) {
+	var changes []ContactChange
+	for _, ct := range c.decodeContacts(opSync, resp.ModContactList, self) {
+		if ct.Kind == KindGroup && len(ct.Members) > 0 {
+			ct.membersLoaded = true // sync updates carry the whole member list
+		}
+		old := c.contacts.get(ct.UserName)
+		c.contacts.put(ct)
+		ch := ContactChange{Kind: ContactAdded, Contact: *c.contacts.get(ct.UserName)}
+		if old != nil {
+			ch.Kind = ContactModified
+			if ct.membersLoaded && old.membersLoaded {
+				ch.Joined, ch.Left = membersDiff(old.Members, ct.Members)
+			}
+		}
+		changes = append(changes, ch)
 	}
-	c.log.Info("logged out by the server", "err", cause)
-	if s := c.sess(); s != nil {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		c.webwxLogout(lctx, s, typ)
-		cancel()
+	for _, raw := range resp.DelContactList {
+		var w struct {
+			UserName flexString `json:"UserName"`
+		}
+		if json.Unmarshal(raw, &w) != nil || w.UserName == "" {
+			continue
+		}
+		ch := ContactChange{Kind: ContactRemoved, Contact: Contact{UserName: string(w.UserName)}}
+		if old := c.contacts.get(string(w.UserName)); old != nil {
+			ch.Contact = *old
+		}
+		c.contacts.remove(string(w.UserName))
+		changes = append(changes, ch)
 	}
-	c.endSession()
+	for _, g := range c.contacts.updateMembers(c.decodeMembers(resp.ModChatRoomMemberList)) {
+		changes = append(changes, ContactChange{Kind: ContactModified, Contact: *g})
+	}
+	if c.cfg.contactHandler == nil {
+		return
+	}
+	for _, ch := range changes {
+		c.cfg.contactHandler(ch)
+	}
+}
+
+// decodeMembers decodes ModChatRoomMemberList entries, skipping malformed ones.
+func (c *Client) decodeMembers(raws []json.RawMessage) []Member {
+	var out []Member
+	for _, raw := range raws {
+		var w wireMember
+		if json.Unmarshal(raw, &w) != nil || w.UserName == "" {
+			continue
+		}
+		out = append(out, newMember(&w))
+	}
+	return out
+}
+
+// backlogBefore returns the CreateTime below which messages are skipped: the server time of
+// the last webwxinit with WithSkipBacklog, else 0.
+func (c *Client) backlogBefore() int64 {
+	if !c.cfg.skipBacklog {
+		return 0
+	}
+	s := c.sess()
+	if s == nil {
+		return 0
+	}
+	return s.loginTime
 }
 
 // webwxLogout posts webwxlogout; the answer (a redirect) and any error are ignored.

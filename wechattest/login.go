@@ -45,6 +45,7 @@ type qrCode struct {
 	ticket  string // set once confirmed
 	scan    int64  // Unix time of the confirmation
 	used    bool   // the ticket was presented to webwxnewloginpage
+	push    bool   // issued by webwxpushloginurl: a prompt on the phone, no QR code
 }
 
 type qrState int
@@ -142,11 +143,17 @@ func (s *Server) WaitQR(ctx context.Context, n int) (string, error) {
 	n = max(n, 1)
 	var uuid string
 	err := s.waitFor(ctx, func() bool {
-		if len(s.qrList) < n {
-			return false
+		seen := 0
+		for _, qr := range s.qrList {
+			if !qr.push {
+				seen++
+			}
+			if seen == n {
+				uuid = qr.uuid
+				return true
+			}
 		}
-		uuid = s.qrList[n-1].uuid
-		return true
+		return false
 	})
 	return uuid, err
 }
@@ -198,6 +205,41 @@ func (s *Server) serveJSLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	fmt.Fprintf(w, `window.QRLogin.code = 200; window.QRLogin.uuid = "%s";`, qr.uuid)
+}
+
+// servePushLogin answers webwxpushloginurl (PROTOCOL 4.6). With the cookies of an earlier
+// session of the account on this host (wxuin, webwxuvid, webwx_auth_ticket) it puts a login
+// prompt on the phone and answers {"ret":"0","msg":"all ok","uuid":...}: the uuid is then
+// polled like a QR code's, and the phone actions (Confirm, Cancel, ...) apply to the prompt.
+// A missing or wrong uin answers ret "1" (args error); cookies of no earlier session answer
+// ret "3" (device authinfo invalid).
+func (s *Server) servePushLogin(w http.ResponseWriter, r *http.Request, host string) {
+	w.Header().Set("Content-Type", "text/plain")
+	uin := r.URL.Query().Get("uin")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if uin == "" || uin != strconv.FormatInt(s.acct.self.contact.Uin, 10) || cookieValue(r, "wxuin") != uin {
+		io.WriteString(w, `{"ret":"1","msg":"args error"}`)
+		return
+	}
+	known := false
+	for _, ss := range s.sessions {
+		if ss.mainHost == host && cookieValue(r, "webwx_auth_ticket") == ss.authTicket && cookieValue(r, "webwxuvid") == ss.uvid {
+			known = true
+		}
+	}
+	if !known {
+		io.WriteString(w, `{"ret":"3","msg":"device authinfo invalid"}`)
+		return
+	}
+	sum := sha256.Sum256([]byte("push\x00" + strconv.FormatInt(s.nextSerial(), 10)))
+	qr := &qrCode{uuid: base64.RawURLEncoding.EncodeToString(sum[:])[:10] + "==", desktop: r.URL.Query().Get("mod") == "desktop", push: true}
+	s.qrs[qr.uuid] = qr
+	s.qrList = append(s.qrList, qr)
+	s.applyIntentLocked(qr, s.intent)
+	s.intent = phoneIntent{}
+	s.broadcastLocked()
+	fmt.Fprintf(w, `{"ret":"0","msg":"all ok","uuid":"%s"}`, qr.uuid)
 }
 
 // serveQRImage answers GET /qrcode/<uuid> with a JPEG.

@@ -33,6 +33,7 @@ type Server struct {
 	closed      bool
 	unreachable map[string]bool
 	requests    []Request
+	faults      []*injected // injected faults, oldest first (faults.go)
 
 	serial int64 // source of deterministic ids
 	msgSeq int64 // last MsgId handed out
@@ -223,6 +224,14 @@ func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error
 		if err := t.s.reachable(host); err != nil {
 			return nil, err
 		}
+		if rec.Flushed {
+			// The headers and part of the body went out before the
+			// connection dropped (FaultReset): the body breaks off.
+			resp = rec.Result()
+			resp.Body = &cutBody{data: rec.Body.Bytes()}
+			resp.Request = req
+			return resp, nil
+		}
 		return nil, &net.OpError{Op: "read", Net: "tcp", Err: errors.New("wechattest: connection reset by peer")}
 	}
 	if err := req.Context().Err(); err != nil {
@@ -290,6 +299,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Body:   body,
 	})
 	s.mu.Unlock()
+	if s.serveFault(w, r, host, body) {
+		return
+	}
 
 	const cgi = "/cgi-bin/mmwebwx-bin/"
 	path := r.URL.Path
@@ -308,6 +320,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNewLoginPage(w, r, host)
 	case role == roleMain && path == cgi+"webwxlogout":
 		s.serveLogout(w, r, host)
+	case role == roleMain && path == cgi+"webwxpushloginurl":
+		s.servePushLogin(w, r, host)
 	case role == roleMain && path == cgi+"webwxgetcontact":
 		s.serveGetContact(w, r, host)
 	case role == roleMain && strings.HasPrefix(path, cgi):

@@ -71,6 +71,10 @@ type event struct {
 	msgID   int64
 	created int64 // Unix seconds
 	msg     Message
+	// selector, if not 0, makes the event a change that is no message
+	// (RaiseSelector): it raises this selector and takes a sequence number,
+	// but webwxsync sends no AddMsgList entry for it.
+	selector int
 }
 
 // Deliver appends msgs to the event log of the current session, or, before
@@ -165,8 +169,9 @@ func (s *Server) serveSyncCheck(w http.ResponseWriter, r *http.Request, host str
 			answer(ss.ended, 0)
 			return
 		case ss.head() > key1:
+			sel := ss.selectorAfter(key1)
 			s.mu.Unlock()
-			answer(0, 2)
+			answer(0, sel)
 			return
 		}
 		wake := s.wake
@@ -280,8 +285,13 @@ func (s *Server) handleSync(c *call) (obj, int) {
 	next := min(key1, ss.head())
 	msgs := arr{}
 	cont := 0
-	for _, ev := range ss.events {
+	// events[i] has sequence base+i+1: start right after key1.
+	for _, ev := range ss.events[max(0, min(key1-ss.base, int64(len(ss.events)))):] {
 		if ev.seq <= key1 {
+			continue
+		}
+		if ev.selector != 0 {
+			next = ev.seq // a change without a message (RaiseSelector)
 			continue
 		}
 		if len(msgs) == s.cfg.batchSize {
@@ -290,6 +300,9 @@ func (s *Server) handleSync(c *call) (obj, int) {
 		}
 		msgs = append(msgs, s.renderLocked(ss, ev))
 		next = ev.seq
+	}
+	if again := s.resendLocked(ss, key1); len(again) > 0 {
+		msgs = append(again, msgs...) // FaultResend
 	}
 
 	now := time.Now()

@@ -1,0 +1,336 @@
+package wechat_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxkit/wechat"
+	"github.com/wxkit/wechat/wechattest"
+)
+
+// recorder collects what a client's handlers saw.
+type recorder struct {
+	mu   sync.Mutex
+	seen []string
+	ch   chan string
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan string, 1000)} }
+
+func (r *recorder) handle(_ context.Context, m *wechat.Message) error {
+	r.mu.Lock()
+	r.seen = append(r.seen, m.Content)
+	r.mu.Unlock()
+	r.ch <- m.Content
+	return nil
+}
+
+func (r *recorder) contents() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+// waitAll waits until every one of contents has been handled.
+func (r *recorder) waitAll(t *testing.T, contents ...string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, c := range contents {
+		want[c] = true
+	}
+	for _, c := range r.contents() {
+		delete(want, c)
+	}
+	for len(want) > 0 {
+		select {
+		case c := <-r.ch:
+			delete(want, c)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("never arrived: %v", want)
+		}
+	}
+}
+
+func noQR(t *testing.T) wechat.Option {
+	return wechat.WithQRHandler(func(wechat.QRCode) { t.Error("a QR code was shown") })
+}
+
+// TestRestartExactlyOnce: a client stopped after handling k of N messages and a new client on
+// the same SessionStore together see every message exactly once, without a new QR scan.
+func TestRestartExactlyOnce(t *testing.T) {
+	const n, k = 40, 13
+	srv := wechattest.NewServer(wechattest.WithSyncBatchSize(7))
+	defer srv.Close()
+	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "bot.session"))
+	chats := []string{"friend", "alice", "bob"}
+
+	// First run: handles k messages, then stops.
+	srv.ConfirmLogin()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	first := newRecorder()
+	var handled int
+	var mu sync.Mutex
+	a := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSessionStore(store))
+	a.HandleFunc(nil, func(ctx context.Context, m *wechat.Message) error {
+		mu.Lock()
+		handled++
+		if handled == k {
+			cancel()
+		}
+		mu.Unlock()
+		return first.handle(ctx, m)
+	})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitOnline(t, srv)
+	var all []wechattest.Message
+	for i := range n {
+		all = append(all, wechattest.Text(chats[i%len(chats)], fmt.Sprint("m", i)))
+	}
+	srv.Deliver(all...)
+	require.ErrorIs(t, <-done, context.Canceled)
+	got1 := first.contents()
+	require.GreaterOrEqual(t, len(got1), k)
+
+	// Second run, same store, new HTTP client (a new process): resumes, no QR code.
+	second := newRecorder()
+	b := wechat.New(wechat.WithHTTPClient(srv.Client()), noQR(t), wechat.WithSessionStore(store))
+	b.HandleFunc(nil, second.handle)
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	done2 := make(chan error, 1)
+	go func() { done2 <- b.Run(ctx2) }()
+	for _, c := range chats { // one more per chat: once they are in, everything before is too
+		srv.Deliver(wechattest.Text(c, "last "+c))
+	}
+	second.waitAll(t, "last friend", "last alice", "last bob")
+	cancel2()
+	require.ErrorIs(t, <-done2, context.Canceled)
+
+	got2 := second.contents()
+	count := map[string]int{}
+	for _, c := range append(got1, got2...) {
+		count[c]++
+	}
+	for i := range n {
+		assert.Equal(t, 1, count[fmt.Sprint("m", i)], "m%d handled exactly once (first run %d, second %d)", i, len(got1), len(got2))
+	}
+	assert.Len(t, requestsTo(srv, "/jslogin"), 1, "the second run resumed without a QR login")
+	assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxnewloginpage"), 1)
+}
+
+func TestSessionFile(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	srv.ConfirmLogin()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bot.session")
+	startBot(t, srv, wechat.WithSession(path))
+	waitOnline(t, srv)
+
+	st := wechat.NewFileStore(path)
+	var s *wechat.Session
+	require.Eventually(t, func() bool {
+		var err error
+		s, err = st.Load(t.Context())
+		return err == nil && len(s.SyncKey) > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left beside it")
+
+	assert.Equal(t, "wx2.qq.com", s.MainHost)
+	assert.Equal(t, "desktop", s.Mode)
+	assert.NotEmpty(t, s.Sid)
+	domains := map[string]bool{}
+	for _, c := range s.Cookies {
+		domains[c.Name+" "+c.Domain] = true
+	}
+	assert.True(t, domains["webwx_data_ticket .qq.com"], "cookie domains are kept: %v", domains)
+	assert.True(t, domains["wxsid .wx2.qq.com"], "cookie domains are kept: %v", domains)
+	// Printing or logging a Session never shows its secrets.
+	var logs syncBuffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("session", "s", s)
+	for _, out := range []string{s.String(), fmt.Sprint(s), logs.String()} {
+		assert.NotContains(t, out, s.Sid)
+		assert.NotContains(t, out, s.Skey)
+		assert.NotContains(t, out, s.PassTicket)
+	}
+
+	_, err = wechat.NewFileStore(filepath.Join(dir, "missing")).Load(t.Context())
+	assert.ErrorIs(t, err, wechat.ErrNoSession)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad"), []byte("{not json"), 0o600))
+	_, err = wechat.NewFileStore(filepath.Join(dir, "bad")).Load(t.Context())
+	assert.ErrorIs(t, err, wechat.ErrBadResponse)
+}
+
+// stopped runs a first client until it is online and saved, then stops it.
+func stopped(t *testing.T, srv *wechattest.Server, store wechat.SessionStore) {
+	t.Helper()
+	srv.ConfirmLogin()
+	ctx, cancel := context.WithCancel(t.Context())
+	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSessionStore(store))
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	waitOnline(t, srv)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// TestPushLogin: a stored session the server has ended falls back to push login: the phone
+// gets a prompt, no QR code is shown.
+func TestPushLogin(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "s"))
+	stopped(t, srv, store)
+	srv.EndSession(1101) // the session expired while the bot was down
+
+	srv.ConfirmLogin() // the user confirms the prompt on the phone
+	b := startBot(t, srv, noQR(t), wechat.WithSessionStore(store))
+	waitOnline(t, srv)
+	srv.Deliver(wechattest.Text("friend", "after push login"))
+	assert.Equal(t, "after push login", b.next(t).Content)
+	push := requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl")
+	require.Len(t, push, 1)
+	assert.Equal(t, "2212345678", push[0].Query.Get("uin"))
+	assert.Equal(t, "desktop", push[0].Query.Get("mod"))
+	assert.Len(t, requestsTo(srv, "/jslogin"), 1, "only the first run showed a QR code")
+}
+
+// TestPushLoginRefused: without the device's auth cookies the push login is refused (ret 3)
+// and the client shows a QR code.
+func TestPushLoginRefused(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "s"))
+	stopped(t, srv, store)
+	srv.EndSession(1101)
+	s, err := store.Load(t.Context())
+	require.NoError(t, err)
+	s.Cookies = slices.DeleteFunc(s.Cookies, func(c wechat.Cookie) bool { return c.Name == "webwx_auth_ticket" })
+	require.NoError(t, store.Save(t.Context(), s))
+
+	qrs := make(chan wechat.QRCode, 2)
+	startBot(t, srv, wechat.WithSessionStore(store), wechat.WithQRHandler(func(q wechat.QRCode) { qrs <- q }))
+	<-qrs
+	srv.ConfirmLogin()
+	waitOnline(t, srv)
+	assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl"), 1)
+	assert.Len(t, requestsTo(srv, "/jslogin"), 2)
+}
+
+func TestLogout(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	srv.ConfirmLogin()
+	path := filepath.Join(t.TempDir(), "s")
+	var states []wechat.State
+	var mu sync.Mutex
+	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSession(path),
+		wechat.WithStateHandler(func(sc wechat.StateChange) {
+			mu.Lock()
+			states = append(states, sc.State)
+			mu.Unlock()
+		}))
+	require.NoError(t, c.Login(t.Context()))
+	_, err := os.Stat(path)
+	require.NoError(t, err, "the session is saved after login")
+	require.NoError(t, c.Logout(t.Context()))
+	_, err = os.Stat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist, "Logout clears the store")
+	assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxlogout"), 1)
+	_, err = c.SendText(t.Context(), "filehelper", "x")
+	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn)
+	assert.ErrorIs(t, c.Logout(t.Context()), wechat.ErrNotLoggedIn)
+	mu.Lock()
+	assert.Equal(t, []wechat.State{wechat.StateLoggingIn, wechat.StateLoggedOut}, states)
+	mu.Unlock()
+}
+
+func TestStateEvents(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	srv.ConfirmLogin()
+	events := make(chan wechat.StateChange, 10)
+	b := startBot(t, srv, wechat.WithStateHandler(func(sc wechat.StateChange) { events <- sc }))
+	assert.Equal(t, wechat.StateLoggingIn, (<-events).State)
+	assert.Equal(t, wechat.StateOnline, (<-events).State)
+	assert.Equal(t, wechat.StateOnline, b.c.State())
+	srv.EndSession(1102)
+	sc := <-events
+	assert.Equal(t, wechat.StateLoggedOut, sc.State)
+	require.ErrorIs(t, sc.Err, wechat.ErrLoggedOut)
+	var we *wechat.Error
+	require.ErrorAs(t, sc.Err, &we)
+	assert.Equal(t, 1102, we.Ret)
+	require.ErrorIs(t, b.runErr(t), wechat.ErrLoggedOut)
+}
+
+// TestAutoRelogin: with WithAutoRelogin, a session ended by the server is followed by a new
+// login (push login here) and Run goes on.
+func TestAutoRelogin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wechattest.NewServer()
+		defer srv.Close()
+		srv.ConfirmLogin()
+		b := startBot(t, srv, wechat.WithAutoRelogin(true))
+		require.NoError(t, srv.WaitOnline(t.Context()))
+		srv.EndSession(1101)
+		synctest.Wait()
+		srv.ConfirmLogin() // the user confirms the push-login prompt
+		time.Sleep(time.Minute)
+		require.NoError(t, srv.WaitOnline(t.Context()))
+		srv.Deliver(wechattest.Text("friend", "second session"))
+		assert.Equal(t, "second session", b.next(t).Content)
+		assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl"), 1)
+		select {
+		case err := <-b.done:
+			t.Fatalf("Run returned: %v", err)
+		default:
+		}
+	})
+}
+
+// TestSkipBacklog: messages older than the login are not handled.
+func TestSkipBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wechattest.NewServer()
+		defer srv.Close()
+		srv.Deliver(wechattest.Text("friend", "old"))
+		time.Sleep(10 * time.Second)
+		srv.ConfirmLogin()
+		b := startBot(t, srv, wechat.WithSkipBacklog(true))
+		require.NoError(t, srv.WaitOnline(t.Context()))
+		srv.Deliver(wechattest.Text("friend", "new"))
+		assert.Equal(t, "new", b.next(t).Content)
+	})
+}
+
+func TestKeepalive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := wechattest.NewServer()
+		defer srv.Close()
+		srv.ConfirmLogin()
+		startBot(t, srv, wechat.WithKeepalive(time.Minute))
+		require.NoError(t, srv.WaitOnline(t.Context()))
+		before := len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxstatusnotify"))
+		time.Sleep(3*time.Minute + time.Second)
+		assert.Equal(t, before+3, len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxstatusnotify")))
+	})
+}
