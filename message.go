@@ -2,10 +2,12 @@ package wechat
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wxkit/wechat/internal/jsonscan"
 	"github.com/wxkit/wechat/internal/textfmt"
 )
 
@@ -222,118 +224,138 @@ func IsText(m *Message) bool {
 	return m.MsgType == MsgTypeText && m.AppMsgType != AppMsgRedEnvelopes && !m.isLocation()
 }
 
-// wireMessage is an AddMsgList entry (PROTOCOL 7.1).
-type wireMessage struct {
-	MsgID                flexString `json:"MsgId"`
-	NewMsgID             flexString `json:"NewMsgId"`
-	FromUserName         flexString `json:"FromUserName"`
-	ToUserName           flexString `json:"ToUserName"`
-	MsgType              flexInt    `json:"MsgType"`
-	Content              flexString `json:"Content"`
-	CreateTime           flexInt    `json:"CreateTime"`
-	VoiceLength          flexInt    `json:"VoiceLength"`
-	PlayLength           flexInt    `json:"PlayLength"`
-	FileName             flexString `json:"FileName"`
-	FileSize             flexInt    `json:"FileSize"`
-	MediaID              flexString `json:"MediaId"`
-	URL                  flexString `json:"Url"`
-	AppMsgType           flexInt    `json:"AppMsgType"`
-	StatusNotifyCode     flexInt    `json:"StatusNotifyCode"`
-	StatusNotifyUserName flexString `json:"StatusNotifyUserName"`
-	ImgHeight            flexInt    `json:"ImgHeight"`
-	ImgWidth             flexInt    `json:"ImgWidth"`
-	SubMsgType           flexInt    `json:"SubMsgType"`
-	OriContent           flexString `json:"OriContent"`
-	EncryFileName        flexString `json:"EncryFileName"`
-	HasProductID         flexInt    `json:"HasProductId"`
-	// RecommendInfo is decoded on its own, so that a malformed one costs only itself.
-	RecommendInfo json.RawMessage `json:"RecommendInfo"`
-}
+// errField stops a scan at a field of the wrong JSON type.
+var errField = errors.New("field of the wrong type")
 
-// wireRecommendInfo is the RecommendInfo object (PROTOCOL 7.1).
-type wireRecommendInfo struct {
-	UserName   flexString `json:"UserName"`
-	NickName   flexString `json:"NickName"`
-	QQNum      flexInt    `json:"QQNum"`
-	Province   flexString `json:"Province"`
-	City       flexString `json:"City"`
-	Content    flexString `json:"Content"`
-	Signature  flexString `json:"Signature"`
-	Alias      flexString `json:"Alias"`
-	Scene      flexInt    `json:"Scene"`
-	VerifyFlag flexInt    `json:"VerifyFlag"`
-	AttrStatus flexInt    `json:"AttrStatus"`
-	Sex        flexInt    `json:"Sex"`
-	Ticket     flexString `json:"Ticket"`
-	OpCode     flexInt    `json:"OpCode"`
-}
-
-// decodeRecommendInfo decodes raw, or returns the zero value if it is missing or malformed.
-func decodeRecommendInfo(raw json.RawMessage) RecommendInfo {
-	var w wireRecommendInfo
-	if len(raw) == 0 || json.Unmarshal(raw, &w) != nil {
+// decodeRecommendInfo decodes a RecommendInfo object (PROTOCOL 7.1), or returns the zero
+// value if it is missing or malformed: a malformed one costs only itself, not the message.
+func decodeRecommendInfo(raw []byte) RecommendInfo {
+	var r RecommendInfo
+	if len(raw) == 0 || raw[0] != '{' {
+		return r
+	}
+	err := jsonscan.Object(raw, func(k, v []byte) error {
+		ok := true
+		switch string(k) {
+		case "UserName":
+			r.UserName, ok = jsonscan.Text(v)
+		case "NickName":
+			r.NickName, ok = jsonscan.Text(v)
+		case "QQNum":
+			r.QQNum, ok = jsonscan.Int(v)
+		case "Province":
+			r.Province, ok = jsonscan.Text(v)
+		case "City":
+			r.City, ok = jsonscan.Text(v)
+		case "Content":
+			r.Content, ok = jsonscan.Text(v)
+		case "Signature":
+			r.Signature, ok = jsonscan.Text(v)
+		case "Alias":
+			r.Alias, ok = jsonscan.Text(v)
+		case "Scene":
+			r.Scene, ok = scanInt(v)
+		case "VerifyFlag":
+			r.VerifyFlag, ok = scanInt(v)
+		case "AttrStatus":
+			r.AttrStatus, ok = jsonscan.Int(v)
+		case "Sex":
+			r.Sex, ok = scanInt(v)
+		case "Ticket":
+			r.Ticket, ok = jsonscan.Text(v)
+		case "OpCode":
+			r.OpCode, ok = scanInt(v)
+		}
+		if !ok {
+			return errField
+		}
+		return nil
+	})
+	if err != nil {
 		return RecommendInfo{}
 	}
-	return RecommendInfo{
-		UserName:   string(w.UserName),
-		NickName:   textfmt.Text(string(w.NickName)),
-		QQNum:      int64(w.QQNum),
-		Province:   string(w.Province),
-		City:       string(w.City),
-		Content:    textfmt.Text(string(w.Content)),
-		Signature:  textfmt.Text(string(w.Signature)),
-		Alias:      string(w.Alias),
-		Scene:      int(w.Scene),
-		VerifyFlag: int(w.VerifyFlag),
-		AttrStatus: int64(w.AttrStatus),
-		Sex:        int(w.Sex),
-		Ticket:     string(w.Ticket),
-		OpCode:     int(w.OpCode),
-	}
+	r.NickName = textfmt.Text(r.NickName)
+	r.Content = textfmt.Text(r.Content)
+	r.Signature = textfmt.Text(r.Signature)
+	return r
 }
 
-// decodeMessage decodes one AddMsgList entry. It never fails: an entry it cannot decode
-// becomes a MsgTypeUnknown message carrying the raw object, so nothing is dropped.
+func scanInt(v []byte) (int, bool) {
+	n, ok := jsonscan.Int(v)
+	return int(n), ok
+}
+
+// decodeMessage decodes one AddMsgList entry (PROTOCOL 7.1) in a single pass over its bytes,
+// leniently (numbers as strings and back). It never fails: an entry it cannot decode becomes
+// a MsgTypeUnknown message carrying the raw object (and its MsgId when readable), so nothing
+// is dropped. Raw shares raw's bytes.
 func decodeMessage(raw json.RawMessage, self string) *Message {
-	var w wireMessage
-	if err := json.Unmarshal(raw, &w); err != nil {
-		m := &Message{Raw: raw}
-		var id struct {
-			MsgID flexString `json:"MsgId"`
+	m := &Message{Raw: raw}
+	var content, newMsgID string
+	err := jsonscan.Object(raw, func(k, v []byte) error {
+		ok := true
+		var n int64
+		switch string(k) {
+		case "MsgId":
+			m.MsgID, ok = jsonscan.Text(v)
+		case "NewMsgId":
+			newMsgID, ok = jsonscan.Text(v)
+		case "FromUserName":
+			m.FromUserName, ok = jsonscan.Text(v)
+		case "ToUserName":
+			m.ToUserName, ok = jsonscan.Text(v)
+		case "MsgType":
+			n, ok = jsonscan.Int(v)
+			m.MsgType = MsgType(n)
+		case "Content":
+			content, ok = jsonscan.Text(v)
+		case "CreateTime":
+			m.CreateTime, ok = jsonscan.Int(v)
+		case "VoiceLength":
+			m.VoiceLength, ok = scanInt(v)
+		case "PlayLength":
+			m.PlayLength, ok = scanInt(v)
+		case "FileName":
+			m.FileName, ok = jsonscan.Text(v)
+		case "FileSize":
+			m.FileSize, ok = jsonscan.Int(v)
+		case "MediaId":
+			m.MediaID, ok = jsonscan.Text(v)
+		case "Url":
+			m.URL, ok = jsonscan.Text(v)
+		case "AppMsgType":
+			n, ok = jsonscan.Int(v)
+			m.AppMsgType = AppMsgType(n)
+		case "StatusNotifyCode":
+			m.StatusNotifyCode, ok = scanInt(v)
+		case "StatusNotifyUserName":
+			m.StatusNotifyUserName, ok = jsonscan.Text(v)
+		case "ImgHeight":
+			m.ImgHeight, ok = scanInt(v)
+		case "ImgWidth":
+			m.ImgWidth, ok = scanInt(v)
+		case "SubMsgType":
+			m.SubMsgType, ok = scanInt(v)
+		case "OriContent":
+			m.OriContent, ok = jsonscan.Text(v)
+		case "EncryFileName":
+			m.EncryFileName, ok = jsonscan.Text(v)
+		case "HasProductId":
+			m.HasProductID, ok = scanInt(v)
+		case "RecommendInfo":
+			m.RecommendInfo = decodeRecommendInfo(v)
 		}
-		if json.Unmarshal(raw, &id) == nil {
-			m.MsgID = string(id.MsgID)
+		if !ok {
+			return errField
 		}
-		return m
-	}
-	m := &Message{
-		MsgID:                string(w.MsgID),
-		MsgType:              MsgType(w.MsgType),
-		FromUserName:         string(w.FromUserName),
-		ToUserName:           string(w.ToUserName),
-		CreateTime:           int64(w.CreateTime),
-		AppMsgType:           AppMsgType(w.AppMsgType),
-		SubMsgType:           int(w.SubMsgType),
-		FileName:             string(w.FileName),
-		FileSize:             int64(w.FileSize),
-		MediaID:              string(w.MediaID),
-		URL:                  string(w.URL),
-		VoiceLength:          int(w.VoiceLength),
-		PlayLength:           int(w.PlayLength),
-		ImgWidth:             int(w.ImgWidth),
-		ImgHeight:            int(w.ImgHeight),
-		OriContent:           string(w.OriContent),
-		EncryFileName:        string(w.EncryFileName),
-		StatusNotifyCode:     int(w.StatusNotifyCode),
-		StatusNotifyUserName: string(w.StatusNotifyUserName),
-		HasProductID:         int(w.HasProductID),
-		RecommendInfo:        decodeRecommendInfo(w.RecommendInfo),
-		Raw:                  raw,
+		return nil
+	})
+	if err != nil {
+		return unknownMessage(raw)
 	}
 	if m.MsgID == "" {
-		m.MsgID = string(w.NewMsgID)
+		m.MsgID = newMsgID
 	}
-	content := string(w.Content)
 	m.IsSelf = self != "" && m.FromUserName == self
 	m.SenderUserName = m.FromUserName
 	m.ChatUserName = m.FromUserName
@@ -349,6 +371,19 @@ func decodeMessage(raw json.RawMessage, self string) *Message {
 		}
 	}
 	m.Content = textfmt.Text(content)
+	return m
+}
+
+// unknownMessage is what an undecodable entry becomes: MsgTypeUnknown, its raw object, and its
+// MsgId if that much can be read.
+func unknownMessage(raw json.RawMessage) *Message {
+	m := &Message{Raw: raw}
+	jsonscan.Object(raw, func(k, v []byte) error {
+		if string(k) == "MsgId" {
+			m.MsgID, _ = jsonscan.Text(v)
+		}
+		return nil
+	})
 	return m
 }
 

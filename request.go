@@ -166,15 +166,9 @@ func (c *Client) doOK(op string, req *http.Request) ([]byte, error) {
 // decodeResponse decodes a JSON answer into out and turns a non-zero BaseResponse.Ret into
 // an *Error. It never panics on bad input.
 func decodeResponse(op string, body []byte, out baseResponder) error {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return badResponse(op, errors.New("empty body"))
-	}
-	if trimmed[0] != '{' {
-		if trimmed[0] == '<' {
-			return badResponse(op, errors.New("HTML page instead of JSON"))
-		}
-		return badResponse(op, errors.New("body is not a JSON object"))
+	trimmed, err := jsonObjectBody(op, body)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(trimmed, out); err != nil {
 		// A server error code still counts even if the rest of the body is off: a session
@@ -193,6 +187,21 @@ func decodeResponse(op string, body []byte, out baseResponder) error {
 		return &Error{Op: op, Ret: int(br.Ret), Msg: br.ErrMsg}
 	}
 	return nil
+}
+
+// jsonObjectBody returns body without surrounding white space if it looks like a JSON object;
+// an empty body, an HTML page or anything else is ErrBadResponse.
+func jsonObjectBody(op string, body []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return nil, badResponse(op, errors.New("empty body"))
+	case trimmed[0] == '<':
+		return nil, badResponse(op, errors.New("HTML page instead of JSON"))
+	case trimmed[0] != '{':
+		return nil, badResponse(op, errors.New("body is not a JSON object"))
+	}
+	return trimmed, nil
 }
 
 // jsonError drops anything of the body from a decoding error, keeping its kind and offset.

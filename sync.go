@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/jsonscan"
 	"github.com/wxkit/wechat/internal/jsvar"
 )
 
@@ -57,13 +59,75 @@ type syncResponse struct {
 	SKey                  string            `json:"SKey"`
 }
 
-// parseSync decodes a webwxsync body.
+// parseSync decodes a webwxsync body in one pass (internal/jsonscan): the lists stay raw, as
+// sub-slices of body, and are decoded entry by entry afterwards. A non-zero Ret is reported
+// even when other fields are malformed; a malformed field otherwise is ErrBadResponse.
 func parseSync(body []byte) (*syncResponse, error) {
-	var r syncResponse
-	if err := decodeResponse(opSync, body, &r); err != nil {
+	trimmed, err := jsonObjectBody(opSync, body)
+	if err != nil {
 		return nil, err
 	}
+	var (
+		r      syncResponse
+		badKey string
+	)
+	err = jsonscan.Object(trimmed, func(k, v []byte) error {
+		ok := true
+		switch string(k) {
+		case "BaseResponse":
+			var br baseResponse
+			ok = json.Unmarshal(v, &br) == nil
+			r.BaseResponse = &br
+		case "AddMsgList":
+			r.AddMsgList, ok = rawList(v)
+		case "ModContactList":
+			r.ModContactList, ok = rawList(v)
+		case "DelContactList":
+			r.DelContactList, ok = rawList(v)
+		case "ModChatRoomMemberList":
+			r.ModChatRoomMemberList, ok = rawList(v)
+		case "ContinueFlag":
+			var n int64
+			n, ok = jsonscan.Int(v)
+			r.ContinueFlag = flexInt(n)
+		case "SyncKey":
+			ok = json.Unmarshal(v, &r.SyncKey) == nil
+		case "SyncCheckKey":
+			ok = json.Unmarshal(v, &r.SyncCheckKey) == nil
+		case "SKey":
+			r.SKey, ok = jsonscan.Text(v)
+		}
+		if !ok && badKey == "" {
+			badKey = string(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, badResponse(opSync, err)
+	}
+	if r.BaseResponse == nil {
+		return nil, badResponse(opSync, errors.New("no BaseResponse"))
+	}
+	if br := r.BaseResponse; br.Ret != 0 {
+		return nil, &Error{Op: opSync, Ret: int(br.Ret), Msg: br.ErrMsg}
+	}
+	if badKey != "" {
+		return nil, badResponse(opSync, fmt.Errorf("%s has the wrong JSON type", badKey))
+	}
 	return &r, nil
+}
+
+// rawList returns the elements of a JSON array (or nil for null) as sub-slices of v.
+func rawList(v []byte) ([]json.RawMessage, bool) {
+	if jsonscan.IsNull(v) {
+		return nil, true
+	}
+	var out []json.RawMessage
+	err := jsonscan.Array(v, func(e []byte) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err == nil
 }
 
 // syncLoop runs synccheck and webwxsync until ctx ends or the session ends (PROTOCOL 6.3).
