@@ -147,10 +147,8 @@ func skipValue(d []byte, i, depth int) (int, error) {
 	switch c := d[i]; {
 	case c == '"':
 		return skipString(d, i)
-	case c == '{':
-		return walkObject(d, i, depth, nil)
-	case c == '[':
-		return walkArray(d, i, depth, nil)
+	case c == '{' || c == '[':
+		return skipNested(d, i, depth)
 	case c == 't':
 		return skipLiteral(d, i, "true")
 	case c == 'f':
@@ -167,6 +165,40 @@ func skipValue(d []byte, i, depth int) (int, error) {
 	return 0, syntaxError(i, "value expected")
 }
 
+// skipNested skips the object or array starting at d[i] without looking at its members: it
+// follows strings and brackets (checking that each closes the kind it opened), which is all it
+// takes to find the end. Values that are skipped are not decoded, so their inner syntax is not
+// checked further; the walks that decode check theirs.
+func skipNested(d []byte, i, depth int) (int, error) {
+	var open [maxDepth]byte
+	n := 0
+	for j := i; j < len(d); j++ {
+		switch c := d[j]; c {
+		case '"':
+			end, err := skipString(d, j)
+			if err != nil {
+				return 0, err
+			}
+			j = end - 1
+		case '{', '[':
+			if depth+n >= maxDepth {
+				return 0, syntaxError(j, "nested too deeply")
+			}
+			open[n] = c
+			n++
+		case '}', ']':
+			if n == 0 || open[n-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+				return 0, syntaxError(j, "mismatched bracket")
+			}
+			n--
+			if n == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, syntaxError(i, "unterminated object or array")
+}
+
 func isNumberByte(c byte) bool {
 	return c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
 }
@@ -181,13 +213,31 @@ func skipLiteral(d []byte, i int, lit string) (int, error) {
 // skipString returns the offset just after the string starting at d[i] == '"'.
 func skipString(d []byte, i int) (int, error) {
 	j := i + 1
+	// Most strings (keys, ids, small numbers as text) are short: a plain loop beats the
+	// setup of bytes.IndexByte. Long ones (Content) take the vectorised path.
+	for n := min(len(d), j+32); j < n; j++ {
+		switch d[j] {
+		case '"':
+			return j + 1, nil
+		case '\\':
+			return skipEscaped(d, i, j)
+		}
+	}
+	if j >= len(d) {
+		return 0, syntaxError(i, "unterminated string")
+	}
 	k := bytes.IndexByte(d[j:], '"')
 	if k < 0 {
 		return 0, syntaxError(i, "unterminated string")
 	}
-	if bytes.IndexByte(d[j:j+k], '\\') < 0 {
-		return j + k + 1, nil // no escape before the first quote: the common case
+	if b := bytes.IndexByte(d[j:j+k], '\\'); b >= 0 {
+		return skipEscaped(d, i, j+b)
 	}
+	return j + k + 1, nil
+}
+
+// skipEscaped finishes skipping the string starting at d[i], from the escape at d[j].
+func skipEscaped(d []byte, i, j int) (int, error) {
 	for ; j < len(d); j++ {
 		switch d[j] {
 		case '\\':

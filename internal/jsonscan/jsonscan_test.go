@@ -44,6 +44,11 @@ func TestErrors(t *testing.T) {
 		err := Object([]byte(in), nil)
 		assert.ErrorIs(t, err, ErrSyntax, "%q", in)
 	}
+	// Skipped values: brackets must match and strings may hold brackets.
+	assert.ErrorIs(t, Object([]byte(`{"a":{"b":[1}]}`), nil), ErrSyntax)
+	assert.ErrorIs(t, Object([]byte(`{"a":[{"b":1]}]}`), nil), ErrSyntax)
+	assert.ErrorIs(t, Object([]byte(`{"a":{"b":"}`), nil), ErrSyntax)
+	require.NoError(t, Object([]byte(`{"a":{"b":"}]{[\"","c":[[],{}]}}`), nil))
 	deep := make([]byte, 0, 300)
 	for range 100 {
 		deep = append(deep, `{"a":`...)
