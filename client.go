@@ -37,12 +37,16 @@ type Client struct {
 	routes     []route
 	middleware []Middleware
 
-	contacts contactStore
-	sent     sentSet
-	handled  recentSet // MsgIds handled lately, persisted with the session
-	running  atomic.Bool
-	saveMu   sync.Mutex    // serialises session saves
-	saveCh   chan struct{} // wakes saveLoop
+	contacts    contactStore
+	sent        sentSet
+	pacer       *pacer    // spaces sends (WithSendRate); nil when off
+	handled     recentSet // MsgIds handled lately, persisted with the session
+	running     atomic.Bool
+	saveMu      sync.Mutex // serialises session saves
+	bookMu      sync.Mutex // guards bookCache, bookVersion
+	bookCache   []Contact  // the address book as last saved
+	bookVersion uint64
+	saveCh      chan struct{} // wakes saveLoop
 }
 
 // Mode selects the login variant (PROTOCOL 4.5).
@@ -93,6 +97,7 @@ type config struct {
 	extspam     string
 	maxQRCodes  int
 	workers     int
+	send        sendConfig // WithSendRate, WithMaxFileSize (message_send.go)
 
 	store          SessionStore
 	stateHandler   func(StateChange)
@@ -245,7 +250,7 @@ func New(opts ...Option) *Client {
 	jar := &recordingJar{inner: hc.Jar}
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: hc, log: cfg.logger, jar: jar, saveCh: make(chan struct{}, 1)}
+	return &Client{cfg: cfg, hc: hc, log: cfg.logger, jar: jar, saveCh: make(chan struct{}, 1), pacer: newPacer(cfg.send)}
 }
 
 // Run logs in if needed ([Client.Login]), initialises the session, starts loading the contacts
@@ -350,7 +355,7 @@ func (c *Client) loggedOut(ctx context.Context, cause error) {
 		cancel()
 	}
 	c.endSession()
-	c.clearStore(ctx)
+	c.clearStore(ctx, true)
 	c.setState(StateLoggedOut, cause)
 }
 
@@ -366,7 +371,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	c.endSession()
 	c.pushHint = pushHint{}
 	c.jar.reset()
-	c.clearStore(ctx)
+	c.clearStore(ctx, false)
 	c.setState(StateLoggedOut, nil)
 	return ctx.Err()
 }

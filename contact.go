@@ -1,10 +1,12 @@
 package wechat
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +41,42 @@ func (k ContactKind) String() string {
 // (PROTOCOL 5.5). Names are decoded: HTML entities unescaped and emoji spans turned into emoji.
 //
 // UserName identifies the contact in this session only: the server assigns new UserNames at
-// every login. Contacts returned by the Client are snapshots; do not modify Members.
+// every login; ID identifies it across logins. Contacts returned by the Client are snapshots;
+// do not modify Members.
 type Contact struct {
-	UserName    string
+	UserName string
+
+	// ID identifies the contact across logins of the same account, where UserName changes at
+	// every login (PROTOCOL 14.19). It is, in this order of preference:
+	//
+	//   - the permanent id ("wxid_...", "gh_...", "<n>@chatroom", or the UserName of a special
+	//     account such as "filehelper") when the server revealed it: special accounts always;
+	//     the chats of the phone's chat list, which the server pairs with their UserNames after
+	//     login (StatusNotify code 4, PROTOCOL 7.5); a requester accepted with AcceptFriend;
+	//   - "uin:<n>" when the server gives the contact's uin: self, some group members;
+	//   - "alias:<WeChat ID>" when the contact has an Alias;
+	//   - "fp:<hash>", a fingerprint of the remark name, else of the nickname, with sex,
+	//     province and city (for a group: its remark name, else its name, else its members'
+	//     nicknames).
+	//
+	// Once given, an ID sticks: the client records which of these keys belonged to each ID and
+	// saves that table with the session ([Session].IDs), so at a later login a contact gets its
+	// old ID back if any one of its keys is unchanged, even if its strongest key changed or is
+	// not known at that login. It is best-effort where only fingerprints remain: a friend who
+	// changed nickname, sex or region while the program was not running, has no remark, no
+	// Alias and is not in the chat list gets a new ID; two contacts that no key tells apart
+	// (same names, sex and region, no remark, Alias or permanent id) get "fp:<hash>" and
+	// "fp:<hash>~2" in the order the server lists them, and may swap at a later login. Such a
+	// shared fingerprint is marked ambiguous in the table and no longer used to find anyone.
+	//
+	// An ID made at this login may still change during the first seconds of the session, when
+	// the chat list's permanent ids arrive after the contacts: to the older ID a permanent id
+	// finds in the table, or to the permanent id itself. A remark or name changed during the
+	// session does not change the ID. Without a session store the table lives only in memory;
+	// IDs made from a permanent id, uin or Alias are the same at every login anyway,
+	// fingerprint IDs as long as the names they were made from are unchanged.
+	ID string
+
 	NickName    string
 	RemarkName  string // your remark for the contact; may be empty
 	DisplayName string // the contact's name in a group, for a group member; else empty
@@ -70,11 +105,16 @@ type Contact struct {
 
 // Member is a member of a group.
 type Member struct {
-	UserName    string
+	UserName string
+	// ID identifies the member across logins: the member's [Contact.ID] when the member is a
+	// known contact (a friend, self), else "uin:<n>" when the server gives the uin, else
+	// "m:<hash>" of the group's ID, the nickname and the group display name (a member who
+	// renames gets a new one).
+	ID          string
 	NickName    string
-	DisplayName string // the member's nickname in this group; may be empty
-	Uin         int64
-	AttrStatus  int64
+	DisplayName string `json:",omitempty"` // the member's nickname in this group; may be empty
+	Uin         int64  `json:",omitempty"`
+	AttrStatus  int64  `json:",omitempty"`
 }
 
 // Name returns the name to show for the contact: the remark name if set, else the nickname.
@@ -84,6 +124,11 @@ func (c *Contact) Name() string {
 	}
 	return c.NickName
 }
+
+// Pinned reports whether the chat is pinned to the top of the chat list (ContactFlag 0x800).
+func (c *Contact) Pinned() bool { return c.ContactFlag&contactFlagTop != 0 }
+
+const contactFlagTop = 0x800 // CONTACTFLAG_TOPCONTACT (PROTOCOL 5.6)
 
 // Member returns the member of the group c with the given UserName.
 func (c *Contact) Member(userName string) (Member, bool) {
@@ -188,163 +233,6 @@ func (c *Client) decodeContacts(op string, raws []json.RawMessage, self string) 
 	return out
 }
 
-// contactStore is the address book of the session. It is safe for concurrent use. Contacts are
-// replaced, never modified, once stored, so snapshots can be handed out without copying.
-type contactStore struct {
-	mu     sync.RWMutex
-	self   string
-	byName map[string]*Contact
-	tried  map[string]time.Time // UserNames fetched on demand recently (a negative cache too)
-	loaded chan struct{}        // closed when the whole address book has been loaded
-}
-
-// reset empties the store for a new session.
-func (s *contactStore) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.self = ""
-	s.byName = make(map[string]*Contact)
-	s.tried = make(map[string]time.Time)
-	// Keep a channel nobody closed yet: whoever waits before a login waits for its load.
-	select {
-	case <-s.loaded:
-		s.loaded = make(chan struct{})
-	default:
-		if s.loaded == nil {
-			s.loaded = make(chan struct{})
-		}
-	}
-}
-
-func (s *contactStore) init() {
-	s.mu.Lock()
-	needs := s.byName == nil
-	s.mu.Unlock()
-	if needs {
-		s.reset()
-	}
-}
-
-func (s *contactStore) setSelf(userName string) {
-	s.init()
-	s.mu.Lock()
-	s.self = userName
-	s.mu.Unlock()
-}
-
-// put stores contacts. A group without a member list does not replace one that has members:
-// webwxgetcontact and webwxinit list groups without members (PROTOCOL 5.3).
-func (s *contactStore) put(cs ...*Contact) {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range cs {
-		if c.Kind == KindGroup && !c.membersLoaded {
-			if old := s.byName[c.UserName]; old != nil && old.membersLoaded {
-				merged := *c
-				merged.Members, merged.membersLoaded = old.Members, true
-				if merged.MemberCount == 0 {
-					merged.MemberCount = old.MemberCount
-				}
-				if merged.EncryChatRoomID == "" {
-					merged.EncryChatRoomID = old.EncryChatRoomID
-				}
-				c = &merged
-			}
-		}
-		s.byName[c.UserName] = c
-	}
-}
-
-func (s *contactStore) remove(userNames ...string) {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, u := range userNames {
-		delete(s.byName, u)
-	}
-}
-
-// updateMembers applies ModChatRoomMemberList entries to the groups that list those members
-// and returns the groups it changed.
-func (s *contactStore) updateMembers(ms []Member) []*Contact {
-	if len(ms) == 0 {
-		return nil
-	}
-	s.init()
-	byName := make(map[string]Member, len(ms))
-	for _, m := range ms {
-		byName[m.UserName] = m
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var changed []*Contact
-	for name, c := range s.byName {
-		if c.Kind != KindGroup {
-			continue
-		}
-		var members []Member
-		for i, m := range c.Members {
-			if nm, ok := byName[m.UserName]; ok {
-				if members == nil {
-					members = append([]Member(nil), c.Members...)
-				}
-				members[i] = nm
-			}
-		}
-		if members != nil {
-			cp := *c
-			cp.Members = members
-			s.byName[name] = &cp
-			changed = append(changed, &cp)
-		}
-	}
-	return changed
-}
-
-func (s *contactStore) get(userName string) *Contact {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.byName[userName]
-}
-
-func (s *contactStore) all() []*Contact {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]*Contact, 0, len(s.byName))
-	for _, c := range s.byName {
-		out = append(out, c)
-	}
-	return out
-}
-
-func (s *contactStore) loadedCh() chan struct{} {
-	s.init()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.loaded
-}
-
-// claim returns the UserNames among names that were not fetched on demand in the last minute,
-// and marks them as fetched: a burst of messages from an unknown chat costs one request.
-func (s *contactStore) claim(now time.Time, names []string) []string {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, n := range names {
-		if n == "" {
-			continue
-		}
-		if t, ok := s.tried[n]; ok && now.Sub(t) < time.Minute {
-			continue
-		}
-		s.tried[n] = now
-		out = append(out, n)
-	}
-	return out
-}
-
 // Self returns the logged-in account. It returns false before webwxinit has run.
 func (c *Client) Self() (Contact, bool) {
 	s := c.sess()
@@ -365,19 +253,38 @@ func (c *Client) Contact(userName string) (Contact, bool) {
 	return Contact{}, false
 }
 
-// Contacts returns every known contact (friends, groups, official and special accounts, self)
-// in no particular order.
-func (c *Client) Contacts() []Contact {
-	all := c.contacts.all()
-	out := make([]Contact, len(all))
-	for i, ct := range all {
-		out[i] = *ct
+// ContactByID returns the contact whose [Contact.ID] is id, if the client knows it. Use it to
+// find a contact again at a later login, when its UserName has changed.
+func (c *Client) ContactByID(id string) (Contact, bool) {
+	if ct := c.contacts.byID(id); ct != nil {
+		return *ct, true
 	}
+	return Contact{}, false
+}
+
+// Contacts returns the known contacts of the given kinds, or of every kind (friends, groups,
+// official and special accounts, self, strangers fetched for a message) when none is given,
+// sorted by [Contact.Name], then ID.
+//
+//	friends := c.Contacts(wechat.KindFriend)
+//	groups := c.Contacts(wechat.KindGroup)
+func (c *Client) Contacts(kinds ...ContactKind) []Contact {
+	all := c.contacts.all()
+	out := make([]Contact, 0, len(all))
+	for _, ct := range all {
+		if len(kinds) == 0 || slices.Contains(kinds, ct.Kind) {
+			out = append(out, *ct)
+		}
+	}
+	slices.SortFunc(out, func(a, b Contact) int {
+		return cmp.Or(strings.Compare(a.Name(), b.Name()), strings.Compare(a.ID, b.ID), strings.Compare(a.UserName, b.UserName))
+	})
 	return out
 }
 
 // ContactsByName returns the contacts whose remark name or nickname is exactly name (decoded,
-// emoji included), those matching by remark name first.
+// emoji included), those matching by remark name first. [Client.SearchContacts] finds
+// contacts by part of a name.
 func (c *Client) ContactsByName(name string) []Contact {
 	var byRemark, byNick []Contact
 	for _, ct := range c.contacts.all() {
@@ -393,7 +300,8 @@ func (c *Client) ContactsByName(name string) []Contact {
 
 // WaitContacts blocks until the whole address book of the current session has been loaded
 // (Run loads it in the background while the sync loop already runs), or ctx ends, in which
-// case it returns ctx.Err().
+// case it returns ctx.Err(). After a restart on a stored session the saved address book is
+// loaded at once, and refreshed in the background.
 func (c *Client) WaitContacts(ctx context.Context) error {
 	select {
 	case <-c.contacts.loadedCh():
@@ -401,6 +309,58 @@ func (c *Client) WaitContacts(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// GroupMembers returns the members of the group with the given UserName, each with the
+// group display name the member chose. The loader fetches every group's members in the
+// background and the sync keeps them up to date; GroupMembers fetches them
+// (webwxbatchgetcontact) if they are not known yet, or if the group itself is not.
+//
+// It returns an error matching [ErrUnknownContact] if the server does not know the group,
+// [ErrWrongKind] if group is not a group, [ErrNotLoggedIn] without a session, or the
+// [*Error] of the failed request.
+func (c *Client) GroupMembers(ctx context.Context, group string) ([]Member, error) {
+	g, err := c.loadGroup(ctx, opBatchContact, group)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(g.Members), nil
+}
+
+// loadGroup returns the group userName with its members, fetching it if it or its members
+// are not known.
+func (c *Client) loadGroup(ctx context.Context, op, userName string) (*Contact, error) {
+	if c.sess() == nil {
+		return nil, ErrNotLoggedIn
+	}
+	g := c.contacts.get(userName)
+	switch {
+	case g != nil && g.Kind != KindGroup:
+		return nil, wrongKind(op, g, "is not a group")
+	case g == nil && !isGroupName(userName):
+		return nil, unknownContact(op, userName)
+	case g != nil && g.membersLoaded:
+		return g, nil
+	}
+	if err := c.fetchContacts(ctx, []string{userName}, 1); err != nil {
+		return nil, err
+	}
+	if g = c.contacts.get(userName); g == nil {
+		return nil, unknownContact(op, userName)
+	}
+	return g, nil
+}
+
+// Refresh fetches the whole address book again: every page of webwxgetcontact, then every
+// group with its members (webwxbatchgetcontact, 50 per request). Contacts the server no
+// longer lists are not removed: removals arrive through the sync. It returns the first
+// error, after which the store holds what was fetched until then.
+func (c *Client) Refresh(ctx context.Context) error {
+	if err := c.loadContactsOnce(ctx, true); err != nil {
+		return err
+	}
+	c.contacts.markLoaded()
+	return nil
 }
 
 // Contact loading (PROTOCOL 5.3, 5.4, 5.8).
@@ -412,12 +372,15 @@ const (
 
 // loadContacts fetches the address book (webwxgetcontact pages), then every group's members,
 // retrying with backoff until it succeeds or ctx ends. Run starts it beside the sync loop.
+// After a restart on a stored session, whose address book was restored already, it fetches
+// the pages again but only the groups whose members are not known: the sync, which resumes
+// where the stored session stopped, brings the changes of the groups.
 func (c *Client) loadContacts(ctx context.Context) {
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	for {
-		err := c.loadContactsOnce(ctx)
+		err := c.loadContactsOnce(ctx, !c.contacts.wasRestored())
 		if err == nil {
-			close(c.contacts.loadedCh())
+			c.contacts.markLoaded()
 			c.log.Info("contacts loaded", "count", len(c.contacts.all()))
 			return
 		}
@@ -431,12 +394,13 @@ func (c *Client) loadContacts(ctx context.Context) {
 	}
 }
 
-func (c *Client) loadContactsOnce(ctx context.Context) error {
+// loadContactsOnce fetches every page of webwxgetcontact, then the groups: with allGroups
+// every group, else those whose members are not known.
+func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 	s := c.sess()
 	if s == nil {
 		return ErrNotLoggedIn
 	}
-	var groups []string
 	seq := int64(0)
 	for page := 0; page < maxContactPages; page++ {
 		q := url.Values{
@@ -456,24 +420,22 @@ func (c *Client) loadContactsOnce(ctx context.Context) error {
 		}
 		cs := c.decodeContacts(opGetContact, resp.MemberList, s.self)
 		c.contacts.put(cs...)
-		for _, ct := range cs {
-			if ct.Kind == KindGroup {
-				groups = append(groups, ct.UserName)
-			}
-		}
 		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", int64(resp.Seq))
 		if resp.Seq == 0 || int64(resp.Seq) == seq {
 			break
 		}
 		seq = int64(resp.Seq)
 	}
-	// Groups from webwxinit too: they are often not saved to the address book.
+	// The groups of the pages, of webwxinit (often not saved to the address book) and those
+	// fetched for a message.
+	var groups []string
 	for _, ct := range c.contacts.all() {
-		if ct.Kind == KindGroup && !ct.membersLoaded {
+		if ct.Kind == KindGroup && (allGroups || !ct.membersLoaded) {
 			groups = append(groups, ct.UserName)
 		}
 	}
-	return c.fetchContacts(ctx, dedupe(groups), batchContactInFlight)
+	slices.Sort(groups)
+	return c.fetchContacts(ctx, groups, batchContactInFlight)
 }
 
 // fetchContacts fetches the details of userNames (groups come with their members) with

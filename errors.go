@@ -35,6 +35,34 @@ var (
 	// ErrUnknownContact is returned when a call names a UserName the client does not know
 	// and the server cannot resolve.
 	ErrUnknownContact = errors.New("wechat: unknown contact")
+
+	// ErrTooLarge is matched when a file is over the size limit of what it is sent as
+	// (PROTOCOL 9.1): 20 MB for images and emoticons, less than 20 MB for videos, 50 MB or
+	// [WithMaxFileSize] for files. Nothing was uploaded.
+	ErrTooLarge = errors.New("wechat: file too large")
+
+	// ErrEmptyFile is matched when a file to send has no bytes. Nothing was uploaded.
+	ErrEmptyFile = errors.New("wechat: empty file")
+
+	// ErrNoMedia is matched when a download finds no media: the message has none, or the
+	// server answered without it (an expired download: an empty body twice, an HTML or JSON
+	// page, a 404; PROTOCOL 14.17).
+	ErrNoMedia = errors.New("wechat: no media")
+
+	// ErrRevokeRefused is matched when webwxrevokemsg refuses to revoke a message, typically
+	// because it is older than 2 minutes (PROTOCOL 8.9). PROTOCOL.md gives no specific code,
+	// so every non-zero Ret of webwxrevokemsg matches, except those matching [ErrLoggedOut]
+	// (1100-1102) and [ErrRateLimited] (1205).
+	ErrRevokeRefused = errors.New("wechat: revoke refused")
+
+	// ErrWrongKind is matched when an operation names a contact of the wrong kind: a friend
+	// where a group is needed, a group or a stranger where a friend is needed, self.
+	ErrWrongKind = errors.New("wechat: wrong kind of contact")
+
+	// ErrInvalidArgument is matched when an operation's arguments are unusable, before
+	// anything is sent: an empty member list, an empty group name, a friend request without
+	// its ticket.
+	ErrInvalidArgument = errors.New("wechat: invalid argument")
 )
 
 // Error reports a failed protocol step. Ret and Msg are what the server sent. Its message never
@@ -64,8 +92,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrLoggedOut) true for Ret 1100, 1101 and 1102,
-// errors.Is(err, ErrRateLimited) true for Ret 1205, and errors.Is(err, ErrLoginForbidden) true
-// for a refused webwxnewloginpage.
+// errors.Is(err, ErrRateLimited) true for Ret 1205, errors.Is(err, ErrLoginForbidden) true
+// for a refused webwxnewloginpage, and errors.Is(err, ErrRevokeRefused) true for any other
+// non-zero Ret of webwxrevokemsg.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrLoggedOut:
@@ -74,6 +103,8 @@ func (e *Error) Is(target error) bool {
 		return e.Ret == 1205
 	case ErrLoginForbidden:
 		return e.Op == opNewLoginPage && e.Ret != 0
+	case ErrRevokeRefused:
+		return e.Op == opRevokeMsg && e.Ret != 0 && !isLoggedOutRet(e.Ret) && e.Ret != 1205
 	}
 	return false
 }

@@ -31,6 +31,7 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		SyncKey     syncKey           `json:"SyncKey"`
 		SKey        string            `json:"SKey"`
 		SystemTime  flexInt           `json:"SystemTime"`
+		InviteStart flexInt           `json:"InviteStartCount"`
 	}
 	if err := c.postJSON(ctx, opInit, cgiURL(s.hosts.main, "webwxinit", q), req, &resp); err != nil {
 		return err
@@ -62,6 +63,7 @@ func (c *Client) webwxInit(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	c.contacts.setSelf(self)
+	c.contacts.setInviteStart(int(resp.InviteStart))
 	c.contacts.put(newContact(&resp.User, self))
 	c.contacts.put(c.decodeContacts(opInit, resp.ContactList, self)...)
 	c.log.Debug("initialised", "op", opInit, "recent_chats", len(resp.ContactList))

@@ -266,7 +266,7 @@ func TestWechattestMessages(t *testing.T) {
 		"text": wechat.Location{Label: "Some street & square", POIName: "[位置]", Latitude: 22.540503, Longitude: 113.934528, Scale: 16,
 			MapURL: "http://apis.map.qq.com/uri/v1/geocoder?coord=22.540503,113.934528"},
 		"share card": wechat.Card{NickName: "gh_news", PermanentID: "gh_news", Official: true},
-		"verify": wechat.FriendRequest{NickName: "dave", Greeting: `Hi, I'm "Dave" & friends`, Ticket: "v2_dave@stranger",
+		"verify": wechat.FriendRequest{UserName: srv.UserName("dave"), NickName: "dave", Greeting: `Hi, I'm "Dave" & friends`, Ticket: "v2_dave@stranger",
 			Scene: 30, PermanentID: "dave"},
 		"recalled": wechat.Revoke{MsgID: "6012345678901234567", OldMsgID: "1660000000", Session: "friend", ReplaceText: `"friend" 撤回了一条消息`},
 		"sys":      wechat.System{Kind: wechat.SysGroupInvite, Text: `"Alice"邀请"Bob"加入了群聊`, Names: []string{"Alice", "Bob"}},

@@ -1,260 +1,493 @@
 package wechat
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/ratelimit"
+)
+
+// Sending (PROTOCOL 8). Uploads are in message_send_upload.go, forwards and revokes in
+// message_send_forward.go.
+
+// Operations of the send endpoints, used as Error.Op.
+const (
+	opSendVideo    = "webwxsendvideomsg"
+	opSendAppMsg   = "webwxsendappmsg"
+	opSendEmoticon = "webwxsendemoticon"
+	opRevokeMsg    = "webwxrevokemsg"
+	opCheckUpload  = "webwxcheckupload"
+)
+
+// Size limits of the official client (PROTOCOL 9.1); the server's own are not documented.
+const (
+	maxImageSize       = 20 << 20 // images and GIF emoticons
+	maxVideoSize       = 20 << 20 // videos must be smaller; larger ones go as files
+	defaultMaxFileSize = 50 << 20
 )
 
 // SentMessage is what the server answered to a send: the ids needed to refer to the message
-// later (to revoke it, for example).
+// later, to revoke it for example, and what it was.
 type SentMessage struct {
-	MsgID      string // the server's id of the message
-	LocalID    string // the client's id (also sent as ClientMsgId)
-	ToUserName string
+	MsgID      string // the server's id of the message (SvrMsgId when revoking)
+	LocalID    string // the client's id, also sent as ClientMsgId
+	ToUserName string // the chat it was sent to
+	// Type is the message's type as it appears in the chat: MsgTypeText, MsgTypeLocation,
+	// MsgTypeImage, MsgTypeVideo, MsgTypeEmoticon, or MsgTypeApp for a file or link.
+	Type MsgType
+	// Time is when the server accepted it, by the client's clock. The server revokes only
+	// messages younger than about 2 minutes (PROTOCOL 8.9).
+	Time time.Time
 }
 
-// sendMsg is the Msg object of the send endpoints (PROTOCOL 8.1).
+// sendMsg is the Msg object of the send endpoints (PROTOCOL 8.1). Content and MediaId are
+// pointers because some messages must carry them empty and others must not carry them.
 type sendMsg struct {
-	Type         int    `json:"Type"`
-	Content      string `json:"Content"`
-	MediaID      string `json:"MediaId,omitempty"`
-	FromUserName string `json:"FromUserName"`
-	ToUserName   string `json:"ToUserName"`
-	LocalID      string `json:"LocalID"`
-	ClientMsgID  string `json:"ClientMsgId"`
+	Type         int     `json:"Type"`
+	Content      *string `json:"Content,omitempty"`
+	MediaID      *string `json:"MediaId,omitempty"`
+	EmojiFlag    int     `json:"EmojiFlag,omitempty"`
+	EMoticonMd5  string  `json:"EMoticonMd5,omitempty"`
+	Signature    string  `json:"Signature,omitempty"`
+	MsgSource    string  `json:"MsgSource,omitempty"`
+	FromUserName string  `json:"FromUserName"`
+	ToUserName   string  `json:"ToUserName"`
+	LocalID      string  `json:"LocalID"`
+	ClientMsgID  string  `json:"ClientMsgId"`
+}
+
+// sendReq is one call to a send endpoint.
+type sendReq struct {
+	op    string     // also the endpoint's name
+	query url.Values // on top of lang and pass_ticket
+	typ   MsgType    // SentMessage.Type
+	scene int        // 0, or 2 for a forward (PROTOCOL 8.7)
+	msg   sendMsg
 }
 
 // SendText sends text to the chat to (a UserName: a friend, a group, "filehelper"). The text
-// is sent as typed: real newlines and emoji, no HTML escaping; to mention a group member write
-// "@" + their group name + "\u2005".
+// is sent as typed: real newlines and emoji, no HTML escaping. To mention group members, use
+// [Client.SendMention].
 //
 // It returns the server's ids for the message, or an *Error carrying the Ret code: one that
 // matches [ErrRateLimited] (1205, sending too often), [ErrLoggedOut], or 1204 (recipient
-// refused, often self). It returns [ErrNotLoggedIn] before login.
+// refused, often self). It returns [ErrNotLoggedIn] before login. Like every send, it first
+// waits for its turn ([WithSendRate]); if ctx ends meanwhile it returns an error matching
+// ctx.Err().
 func (c *Client) SendText(ctx context.Context, to, text string) (SentMessage, error) {
-	return c.send(ctx, opSendMsg, "webwxsendmsg", nil, to, sendMsg{Type: int(MsgTypeText), Content: text})
+	return c.send(ctx, to, sendReq{op: opSendMsg, typ: MsgTypeText, msg: sendMsg{Type: int(MsgTypeText), Content: new(text)}})
 }
 
-// SendImage uploads the image read from r (name gives its file name, used for the upload's
-// metadata) and sends it to the chat to. If r is an io.ReadSeeker (an *os.File, a
-// bytes.Reader) it is read twice and streamed in 512 KiB chunks; otherwise it is read into
-// memory first. GIFs should be sent as emoticons.
+// SendMention sends text to the group, mentioning each of members (UserNames of group
+// members): the text starts with "@" + name + "\u2005" for each of them, where name is the
+// member's display name in the group, else their nickname (PROTOCOL 7.4, 8.2), and the
+// message carries the MsgSource the official client adds for mentions.
 //
-// It returns what [Client.SendText] returns, or an error wrapping the upload's failure.
+// The names come from the group's member list that the Client holds ([Client.Contact]; Run
+// loads it in the background, see [Client.WaitContacts]); a group or member it does not know
+// gives an error matching [ErrUnknownContact], without a request. Otherwise it returns what
+// [Client.SendText] returns.
+func (c *Client) SendMention(ctx context.Context, group, text string, members ...string) (SentMessage, error) {
+	content, source, err := c.mention(group, text, members)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	return c.send(ctx, group, sendReq{op: opSendMsg, typ: MsgTypeText,
+		msg: sendMsg{Type: int(MsgTypeText), Content: new(content), MsgSource: source}})
+}
+
+// mention builds the text and the MsgSource of a mention.
+func (c *Client) mention(group, text string, members []string) (content, source string, err error) {
+	g, ok := c.Contact(group)
+	if !ok || g.Kind != KindGroup {
+		return "", "", &Error{Op: opSendMsg, Err: fmt.Errorf("%w: not a known group", ErrUnknownContact)}
+	}
+	var b strings.Builder
+	for _, u := range members {
+		mem, ok := g.Member(u)
+		name := mem.DisplayName
+		if name == "" {
+			name = mem.NickName
+		}
+		if name == "" {
+			if ct, known := c.Contact(u); known && ok {
+				name = ct.NickName
+			}
+		}
+		if !ok || name == "" {
+			return "", "", &Error{Op: opSendMsg, Err: fmt.Errorf("%w: not a known member of the group", ErrUnknownContact)}
+		}
+		b.WriteString("@" + name + "\u2005")
+	}
+	b.WriteString(text)
+	if len(members) > 0 {
+		source = "<msgsource><atusername>" + xmlEscape(strings.Join(members, ",")) +
+			"</atusername><atchatroomname>" + xmlEscape(group) + "</atchatroomname></msgsource>"
+	}
+	return b.String(), source, nil
+}
+
+// SendImage uploads the image read from r and sends it to the chat to. name is its file name,
+// sent with the upload. r is streamed in 512 KiB chunks; see [Client.SendFile] for how it is
+// read. Images larger than 20 MB are refused with an error matching [ErrTooLarge], empty ones
+// with [ErrEmptyFile]. GIFs should be sent with [Client.SendEmoticon]; [Client.Send] picks
+// the right call by the file's content.
+//
+// It returns what [Client.SendText] returns, or an *Error for a failed upload.
 func (c *Client) SendImage(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
-	mediaID, err := c.upload(ctx, to, name, "pic", r)
+	src, err := c.prepare(r, maxImageSize)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	defer src.close()
+	return c.sendImage(ctx, to, name, src)
+}
+
+func (c *Client) sendImage(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+	up, err := c.upload(ctx, to, name, "pic", src)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	return c.send(ctx, to, sendReq{op: opSendMsgImg, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: MsgTypeImage,
+		msg: sendMsg{Type: int(MsgTypeImage), MediaID: new(up.mediaID), Content: new("")}})
+}
+
+// SendVideo uploads the MP4 video read from r and sends it to the chat to (PROTOCOL 8.4).
+// The official client sends only videos under 20 MB as videos; a larger one is refused with
+// an error matching [ErrTooLarge] (send it with [Client.SendFile], or use [Client.Send], which
+// does). Otherwise it behaves like [Client.SendImage].
+func (c *Client) SendVideo(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+	src, err := c.prepare(r, maxVideoSize-1)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	defer src.close()
+	return c.sendVideo(ctx, to, name, src)
+}
+
+func (c *Client) sendVideo(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+	up, err := c.upload(ctx, to, name, "video", src)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	return c.send(ctx, to, sendReq{op: opSendVideo, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: MsgTypeVideo,
+		msg: sendMsg{Type: int(MsgTypeVideo), MediaID: new(up.mediaID), Content: new("")}})
+}
+
+// SendFile uploads the file read from r and sends it to the chat to as an attachment named
+// name (PROTOCOL 8.5, 9). Files over 50 MB (or the limit set with [WithMaxFileSize]) are
+// refused with an error matching [ErrTooLarge], empty ones with [ErrEmptyFile]; files over
+// 25 MB are first offered to webwxcheckupload, and not uploaded again if the server already
+// has them.
+//
+// The file's MD5, which the upload needs first, takes a first pass over it, so r is read
+// twice: an io.ReadSeeker (an *os.File, a bytes.Reader) from its current offset to its end,
+// an io.ReaderAt that cannot seek from offset 0 to its end. Any other reader, an *os.File on
+// a pipe included, is first copied to a temporary file (os.CreateTemp), removed afterwards.
+// Either way the file is never held in memory: it is sent in 512 KiB chunks through one
+// buffer, each chunk retried twice, with backoff, after a transport error or Ret -1 before
+// the upload fails.
+//
+// It returns what [Client.SendText] returns, or an *Error for a failed upload.
+func (c *Client) SendFile(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+	src, err := c.prepare(r, c.maxFileSize())
+	if err != nil {
+		return SentMessage{}, err
+	}
+	defer src.close()
+	return c.sendFile(ctx, to, name, src)
+}
+
+func (c *Client) sendFile(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+	up, err := c.upload(ctx, to, name, "doc", src)
 	if err != nil {
 		return SentMessage{}, err
 	}
 	q := url.Values{"fun": {"async"}, "f": {"json"}}
-	return c.send(ctx, opSendMsgImg, "webwxsendmsgimg", q, to, sendMsg{Type: int(MsgTypeImage), MediaID: mediaID})
+	if c.cfg.mode == ModeDesktop {
+		q.Set("mod", "desktop") // as the official UOS client does (PROTOCOL 8.5)
+	}
+	content := fileAppMsg(c.cfg.mode, uploadName(name, src.head), src.size, up.mediaID)
+	return c.send(ctx, to, sendReq{op: opSendAppMsg, query: q, typ: MsgTypeApp,
+		msg: sendMsg{Type: 6, Content: new(content), Signature: up.signature}})
 }
 
-// send posts a message to one of the send endpoints.
-func (c *Client) send(ctx context.Context, op, endpoint string, q url.Values, to string, msg sendMsg) (SentMessage, error) {
+// webAppID is the appid of file messages in web mode (PROTOCOL 8.5).
+const webAppID = "wxeb7ec651dd0aefa9"
+
+// fileAppMsg returns the appmsg XML of a file message exactly as the official client writes
+// it (PROTOCOL 8.5): one line, single-quoted attributes, values XML-escaped, and the appid of
+// the mode (” for the UOS desktop client).
+func fileAppMsg(mode Mode, title string, size int64, mediaID string) string {
+	appID := webAppID
+	if mode == ModeDesktop {
+		appID = ""
+	}
+	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(title), "."))
+	return "<appmsg appid='" + xmlEscape(appID) + "' sdkver=''><title>" + xmlEscape(title) +
+		"</title><des></des><action></action><type>6</type><content></content><url></url><lowurl></lowurl>" +
+		"<appattach><totallen>" + fmt.Sprint(size) + "</totallen><attachid>" + xmlEscape(mediaID) +
+		"</attachid><fileext>" + xmlEscape(ext) + "</fileext></appattach><extinfo></extinfo></appmsg>"
+}
+
+// SendEmoticon uploads the GIF read from r and sends it to the chat to as an animated
+// emoticon (PROTOCOL 8.6). GIFs over 20 MB are refused with an error matching
+// [ErrTooLarge]. Otherwise it behaves like [Client.SendImage].
+func (c *Client) SendEmoticon(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+	src, err := c.prepare(r, maxImageSize)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	defer src.close()
+	return c.sendEmoticon(ctx, to, name, src)
+}
+
+func (c *Client) sendEmoticon(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+	// The official client uploads GIFs as documents (PROTOCOL 8.6).
+	up, err := c.upload(ctx, to, name, "doc", src)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	return c.send(ctx, to, sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
+		msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, MediaID: new(up.mediaID)}})
+}
+
+// SendEmoticonMD5 sends to the chat to the emoticon the server knows by md5, the md5 of a
+// received emoticon (PROTOCOL 7.5, 8.6): nothing is uploaded. Store stickers cannot be
+// re-sent. It returns what [Client.SendText] returns.
+func (c *Client) SendEmoticonMD5(ctx context.Context, to, md5 string) (SentMessage, error) {
+	if md5 == "" {
+		return SentMessage{}, &Error{Op: opSendEmoticon, Err: errors.New("empty md5")}
+	}
+	return c.send(ctx, to, sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
+		msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, EMoticonMd5: md5}})
+}
+
+// Send uploads the file read from r and sends it to the chat to as what its content is, as
+// the official client does when a file is dropped on a chat (PROTOCOL 9.1): a JPEG, PNG or
+// BMP image up to 20 MB as an image, a GIF up to 20 MB as an emoticon, an MP4 video under
+// 20 MB as a video, and anything else, larger ones included, as a file. The kind is sniffed
+// from the first 512 bytes with http.DetectContentType; the extension of name decides only
+// when the bytes are not recognised. It reads r as [Client.SendFile] does and returns what
+// the chosen call returns.
+func (c *Client) Send(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+	src, err := c.prepare(r, c.maxFileSize())
+	if err != nil {
+		return SentMessage{}, err
+	}
+	defer src.close()
+	switch kind := sniffKind(src.head, name); {
+	case kind == kindImage && src.size <= maxImageSize:
+		return c.sendImage(ctx, to, name, src)
+	case kind == kindGIF && src.size <= maxImageSize:
+		return c.sendEmoticon(ctx, to, name, src)
+	case kind == kindVideo && src.size < maxVideoSize:
+		return c.sendVideo(ctx, to, name, src)
+	}
+	return c.sendFile(ctx, to, name, src)
+}
+
+// fileKind is what Send sends a file as.
+type fileKind int
+
+const (
+	kindFile fileKind = iota
+	kindImage
+	kindGIF
+	kindVideo
+)
+
+// sniffKind classifies a file by its first bytes, or by the extension of name when the bytes
+// say nothing (PROTOCOL 9.1).
+func sniffKind(head []byte, name string) fileKind {
+	ct := http.DetectContentType(head)
+	if ct == "application/octet-stream" {
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".jpg", ".jpeg", ".png", ".bmp":
+			return kindImage
+		case ".gif":
+			return kindGIF
+		case ".mp4":
+			return kindVideo
+		}
+		return kindFile
+	}
+	switch ct {
+	case "image/jpeg", "image/png", "image/bmp":
+		return kindImage
+	case "image/gif":
+		return kindGIF
+	case "video/mp4":
+		return kindVideo
+	}
+	return kindFile
+}
+
+// send posts a message to one of the send endpoints, after waiting for its turn.
+func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, error) {
 	s := c.sess()
 	if s == nil || s.self == "" {
 		return SentMessage{}, ErrNotLoggedIn
 	}
 	if to == "" {
-		return SentMessage{}, &Error{Op: op, Err: fmt.Errorf("%w: empty recipient", ErrUnknownContact)}
+		return SentMessage{}, &Error{Op: sd.op, Err: fmt.Errorf("%w: empty recipient", ErrUnknownContact)}
 	}
-	if q == nil {
-		q = url.Values{}
+	if err := c.pacer.wait(ctx); err != nil {
+		return SentMessage{}, &Error{Op: sd.op, Err: err}
+	}
+	q := url.Values{}
+	for k, v := range sd.query {
+		q[k] = v
 	}
 	q.Set("lang", c.cfg.lang)
 	q.Set("pass_ticket", s.passTicket)
 	id := c.ids.clientMsgID(time.Now())
+	msg := sd.msg
 	msg.FromUserName, msg.ToUserName, msg.LocalID, msg.ClientMsgID = s.self, to, id, id
 	req := struct {
 		BaseRequest baseRequest `json:"BaseRequest"`
 		Msg         sendMsg     `json:"Msg"`
 		Scene       int         `json:"Scene"`
-	}{s.baseRequest(), msg, 0}
+	}{s.baseRequest(), msg, sd.scene}
+	c.sent.begin()
+	body, err := c.postRaw(ctx, sd.op, cgiURL(s.hosts.main, sd.op, q), req)
+	var msgID string
+	if err == nil {
+		msgID, err = parseSendResponse(sd.op, body)
+	}
+	c.sent.end(msgID)
+	c.paced(sd.op, err)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	c.log.Debug("sent", "op", sd.op, "msg_id", msgID)
+	return SentMessage{MsgID: msgID, LocalID: id, ToUserName: to, Type: sd.typ, Time: time.Now()}, nil
+}
+
+// parseSendResponse decodes the answer of a send endpoint (PROTOCOL 8.1) and returns the
+// server's MsgID. A non-zero Ret is an *Error; Ret 0 without a MsgID is ErrBadResponse.
+func parseSendResponse(op string, body []byte) (string, error) {
 	var resp struct {
 		hasBase
 		MsgID   flexString `json:"MsgID"`
 		LocalID flexString `json:"LocalID"`
 	}
-	c.sent.begin()
-	err := c.postJSON(ctx, op, cgiURL(s.hosts.main, endpoint, q), req, &resp)
-	c.sent.end(string(resp.MsgID))
-	if err != nil {
-		return SentMessage{}, err
+	if err := decodeResponse(op, body, &resp); err != nil {
+		return "", err
 	}
 	if resp.MsgID == "" {
-		return SentMessage{}, badResponse(op, errors.New("no MsgID"))
+		return "", badResponse(op, errors.New("no MsgID"))
 	}
-	c.log.Debug("sent", "op", op, "msg_id", string(resp.MsgID))
-	return SentMessage{MsgID: string(resp.MsgID), LocalID: id, ToUserName: to}, nil
+	return string(resp.MsgID), nil
 }
 
-// Uploads (PROTOCOL 9.1).
-const chunkSize = 524288
-
-// upload sends the file read from r to webwxuploadmedia in 512 KiB chunks and returns the
-// MediaId of the last chunk's answer.
-func (c *Client) upload(ctx context.Context, to, name, mediaType string, r io.Reader) (string, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return "", ErrNotLoggedIn
+// paced tells the pacer how a paced call ended: a 1205 pauses the sends that follow.
+func (c *Client) paced(op string, err error) {
+	if d := c.pacer.done(err); d > 0 {
+		c.log.Warn("rate limited; pausing sends", "op", op, "ret", 1205, "pause", d)
 	}
-	rs, ok := r.(io.ReadSeeker)
-	if !ok {
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return "", &Error{Op: opUploadMedia, Err: err}
-		}
-		rs = bytes.NewReader(b)
-	}
-	// First pass: size and MD5 of the whole file, which every chunk's request carries.
-	start, err := rs.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return "", &Error{Op: opUploadMedia, Err: err}
-	}
-	h := md5.New()
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(rs, head)
-	head = head[:n]
-	h.Write(head)
-	rest, err := io.Copy(h, rs)
-	if err != nil {
-		return "", &Error{Op: opUploadMedia, Err: err}
-	}
-	size := int64(n) + rest
-	if size == 0 {
-		return "", &Error{Op: opUploadMedia, Err: errors.New("empty file")}
-	}
-	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return "", &Error{Op: opUploadMedia, Err: err}
-	}
-	ticket := c.cookie("https://"+s.hosts.file+"/", "webwx_data_ticket")
-	if ticket == "" {
-		return "", &Error{Op: opUploadMedia, Err: errors.New("no webwx_data_ticket cookie")}
-	}
-	contentType := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
-	if contentType == "" || mediaType == "pic" {
-		contentType = http.DetectContentType(head)
-	}
-	ureq, err := encodeJSON(struct {
-		UploadType    int         `json:"UploadType"`
-		BaseRequest   baseRequest `json:"BaseRequest"`
-		ClientMediaID int64       `json:"ClientMediaId"`
-		TotalLen      int64       `json:"TotalLen"`
-		StartPos      int64       `json:"StartPos"`
-		DataLen       int64       `json:"DataLen"`
-		MediaType     int         `json:"MediaType"`
-		FromUserName  string      `json:"FromUserName"`
-		ToUserName    string      `json:"ToUserName"`
-		FileMd5       string      `json:"FileMd5"`
-	}{2, s.baseRequest(), time.Now().UnixMilli(), size, 0, size, 4, s.self, to, hex.EncodeToString(h.Sum(nil))})
-	if err != nil {
-		return "", &Error{Op: opUploadMedia, Err: err}
-	}
-	passTicket, err := url.QueryUnescape(s.passTicket)
-	if err != nil {
-		passTicket = s.passTicket
-	}
-	fields := [][2]string{
-		{"id", "WU_FILE_0"},
-		{"name", name},
-		{"type", contentType},
-		{"lastModifiedDate", time.Now().Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)")},
-		{"size", strconv.FormatInt(size, 10)},
-	}
-	chunks := (size + chunkSize - 1) / chunkSize
-	buf := make([]byte, chunkSize)
-	var mediaID string
-	for i := range chunks {
-		n, err := io.ReadFull(rs, buf[:min(chunkSize, size-i*chunkSize)])
-		if err != nil {
-			return "", &Error{Op: opUploadMedia, Err: fmt.Errorf("reading chunk %d: %w", i, err)}
-		}
-		f := fields
-		if chunks > 1 {
-			f = append(f[:len(f):len(f)], [2]string{"chunks", strconv.FormatInt(chunks, 10)}, [2]string{"chunk", strconv.FormatInt(i, 10)})
-		}
-		f = append(f[:len(f):len(f)],
-			[2]string{"mediatype", mediaType},
-			[2]string{"uploadmediarequest", string(ureq)},
-			[2]string{"webwx_data_ticket", ticket},
-			[2]string{"pass_ticket", passTicket},
-		)
-		mediaID, err = c.uploadChunk(ctx, s, f, name, contentType, buf[:n])
-		if err != nil {
-			return "", err
-		}
-	}
-	if mediaID == "" {
-		return "", badResponse(opUploadMedia, errors.New("no MediaId"))
-	}
-	return mediaID, nil
 }
 
-func (c *Client) uploadChunk(ctx context.Context, s *session, fields [][2]string, name, contentType string, data []byte) (string, error) {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for _, f := range fields {
-		if err := w.WriteField(f[0], f[1]); err != nil {
-			return "", &Error{Op: opUploadMedia, Err: err}
-		}
-	}
-	hdr := make(map[string][]string)
-	hdr["Content-Disposition"] = []string{`form-data; name="filename"; filename="` + escapeQuotes(name) + `"`}
-	hdr["Content-Type"] = []string{contentType}
-	part, err := w.CreatePart(hdr)
-	if err == nil {
-		_, err = part.Write(data)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err != nil {
-		return "", &Error{Op: opUploadMedia, Err: err}
-	}
-	req, err := c.newRequest(ctx, http.MethodPost, cgiURL(s.hosts.file, "webwxuploadmedia", url.Values{"f": {"json"}}), &body)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Origin", "https://"+s.hosts.main)
-	var resp struct {
-		hasBase
-		MediaID string `json:"MediaId"`
-	}
-	if err := c.doJSON(opUploadMedia, req, &resp); err != nil {
-		return "", err
-	}
-	return resp.MediaID, nil
+// sendConfig holds the options of this file.
+type sendConfig struct {
+	rateSet     bool // WithSendRate was used
+	interval    time.Duration
+	burst       int
+	maxFileSize int64
 }
 
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
+// Default pacing (WithSendRate): PROTOCOL 12.7 asks for 0.5-3 s between sends.
+const (
+	defaultSendInterval = time.Second
+	defaultSendBurst    = 5
+)
 
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
-
-// cookie returns the value of the named cookie the jar would send to u, or "".
-func (c *Client) cookie(u, name string) string {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return ""
+// WithSendRate paces the messages the Client sends (every Send* call, Forward and Revoke):
+// burst of them may go at once, then one every interval, so that a bot answering a burst of
+// messages stays under the server's frequency limit (Ret 1205; PROTOCOL 12.7 asks for
+// 0.5-3 s between sends). A send waits for its turn with its ctx and is never dropped. After
+// a send refused with 1205 the Client also pauses the sends that follow, for 5 s at first,
+// doubling up to 5 minutes while the refusals go on.
+//
+// The default is one send a second with a burst of 5. interval <= 0 switches pacing off,
+// the pause after a 1205 included; burst < 1 means 1.
+func WithSendRate(interval time.Duration, burst int) Option {
+	return func(c *config) {
+		c.send.rateSet, c.send.interval, c.send.burst = true, interval, burst
 	}
-	for _, ck := range c.hc.Jar.Cookies(pu) {
-		if ck.Name == name {
-			return ck.Value
-		}
-	}
-	return ""
 }
+
+// WithMaxFileSize sets the largest file [Client.SendFile] and [Client.Send] upload, in
+// bytes. n <= 0 means 50 MB, the official client's limit (PROTOCOL 9.1; the server's own
+// limit is not documented). Images and GIF emoticons are limited to 20 MB and videos to less
+// than 20 MB whatever n is, as in the official client.
+func WithMaxFileSize(n int64) Option {
+	return func(c *config) { c.send.maxFileSize = n }
+}
+
+func (c *Client) maxFileSize() int64 {
+	if c.cfg.send.maxFileSize > 0 {
+		return c.cfg.send.maxFileSize
+	}
+	return defaultMaxFileSize
+}
+
+// pacer spaces the Client's sends (WithSendRate) and pauses them after a 1205. A nil pacer
+// does nothing.
+type pacer struct {
+	l *ratelimit.Limiter
+
+	mu sync.Mutex
+	bo backoff.Backoff // pause after consecutive 1205s
+}
+
+func newPacer(sc sendConfig) *pacer {
+	interval, burst := sc.interval, sc.burst
+	if !sc.rateSet {
+		interval, burst = defaultSendInterval, defaultSendBurst
+	}
+	l := ratelimit.New(interval, burst)
+	if l == nil {
+		return nil
+	}
+	return &pacer{l: l, bo: backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}}
+}
+
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return ctx.Err()
+	}
+	return p.l.Wait(ctx)
+}
+
+// done records the outcome of a paced call and returns the pause it caused, if any.
+func (p *pacer) done(err error) time.Duration {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err == nil:
+		p.bo.Reset()
+	case errors.Is(err, ErrRateLimited):
+		d := p.bo.Next()
+		p.l.Pause(d)
+		return d
+	}
+	return 0
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+
+// xmlEscape escapes s for an XML attribute value or element text.
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }

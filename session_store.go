@@ -19,9 +19,13 @@ import (
 var ErrNoSession = errors.New("wechat: no stored session")
 
 // Session is what a restart needs to resume a login without a new QR scan ("hot login"):
-// the hosts, the credentials, the cookies with all their attributes, the SyncKeys and the ids
-// of the messages already handled. It holds secrets: it never prints or logs them (see
-// String and LogValue), and [FileStore] writes it with mode 0600.
+// the hosts, the credentials, the cookies with all their attributes, the SyncKeys, the ids
+// of the messages already handled, the address book and the table that gives contacts
+// their ID across logins. It holds secrets: it never prints or logs them (see String and
+// LogValue), and [FileStore] writes it with mode 0600.
+//
+// When the server ends the session, the store keeps a Session holding only Uin and IDs, so
+// that contacts keep their IDs at the next login; [Client.Logout] clears the store.
 type Session struct {
 	Version      int       `json:"version"`
 	Mode         string    `json:"mode"` // "desktop" or "web"
@@ -37,6 +41,14 @@ type Session struct {
 	Cookies      []Cookie  `json:"cookies"`
 	Handled      []string  `json:"handled,omitempty"` // MsgIds of the messages handled lately, oldest first
 	SavedAt      time.Time `json:"saved_at"`
+
+	// Contacts is the address book of the session, restored at once by a restart that
+	// resumes the session (the loader then refreshes it in the background).
+	Contacts []Contact `json:"contacts,omitempty"`
+	// IDs is the identity table that gives contacts their [Contact.ID] across logins: stable
+	// keys ("pid:wxid_...", "uin:...", "alias:...", fingerprints) mapped to IDs, "" for a
+	// key two contacts shared. It belongs to the account Uin.
+	IDs map[string]string `json:"ids,omitempty"`
 }
 
 // KeyVal is one entry of a SyncKey.
@@ -65,8 +77,8 @@ func (s *Session) String() string {
 	if s == nil {
 		return "wechat.Session(nil)"
 	}
-	return fmt.Sprintf("wechat.Session{host: %s, mode: %s, cookies: %d, saved: %s}",
-		s.MainHost, s.Mode, len(s.Cookies), s.SavedAt.Format(time.RFC3339))
+	return fmt.Sprintf("wechat.Session{host: %s, mode: %s, cookies: %d, contacts: %d, saved: %s}",
+		s.MainHost, s.Mode, len(s.Cookies), len(s.Contacts), s.SavedAt.Format(time.RFC3339))
 }
 
 // LogValue implements slog.LogValuer: a Session never logs its credentials.
@@ -96,8 +108,10 @@ type SessionStore interface {
 // 0600 and atomically (a temporary file beside it, synced, then renamed). It is safe for
 // concurrent use.
 type FileStore struct {
-	path string
-	mu   sync.Mutex
+	path     string
+	mu       sync.Mutex
+	book     []Contact // the Contacts of the last save, and their encoding
+	bookJSON []byte
 }
 
 // NewFileStore returns a FileStore keeping the session in the file at path.
@@ -125,14 +139,16 @@ func (f *FileStore) Load(ctx context.Context) (*Session, error) {
 	return &s, nil
 }
 
-// Save writes s atomically with mode 0600.
+// Save writes s atomically with mode 0600. The address book, the bulk of a large account's
+// session, is encoded again only when s.Contacts is not the slice of the previous save: the
+// Client hands the same slice while the book does not change.
 func (f *FileStore) Save(ctx context.Context, s *Session) error {
-	b, err := json.Marshal(s)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.encode(s)
 	if err != nil {
 		return fmt.Errorf("wechat: encoding session: %w", err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("wechat: saving session: %w", err)
@@ -155,6 +171,25 @@ func (f *FileStore) Save(ctx context.Context, s *Session) error {
 	}
 	tmp.Close()
 	return fmt.Errorf("wechat: saving session: %w", err)
+}
+
+// encode marshals s, reusing the encoding of an unchanged address book.
+func (f *FileStore) encode(s *Session) ([]byte, error) {
+	if len(s.Contacts) == 0 {
+		return json.Marshal(s)
+	}
+	if len(f.book) != len(s.Contacts) || &f.book[0] != &s.Contacts[0] {
+		enc, err := json.Marshal(s.Contacts)
+		if err != nil {
+			return nil, err
+		}
+		f.book, f.bookJSON = s.Contacts, enc
+	}
+	type session Session // without its methods
+	return json.Marshal(struct {
+		*session
+		Contacts json.RawMessage `json:"contacts"`
+	}{(*session)(s), f.bookJSON})
 }
 
 // Clear removes the file.
@@ -282,6 +317,7 @@ func (c *Client) snapshot() *Session {
 	if s == nil {
 		return nil
 	}
+	_, ids := c.contacts.exportIDs()
 	return &Session{
 		Version:      sessionVersion,
 		Mode:         c.cfg.mode.String(),
@@ -297,6 +333,8 @@ func (c *Client) snapshot() *Session {
 		Cookies:      c.jar.snapshot(),
 		Handled:      c.handled.list(),
 		SavedAt:      time.Now().UTC(),
+		Contacts:     c.book(),
+		IDs:          ids,
 	}
 }
 
@@ -361,8 +399,11 @@ func (c *Client) saveLoop(ctx context.Context) {
 	}
 }
 
-// clearStore removes the stored session, if there is a store.
-func (c *Client) clearStore(ctx context.Context) {
+// clearStore removes the stored session, if there is a store. With keepIDs (the server ended
+// the session), a Session that holds only the identity table replaces it, if the table is not
+// empty: an expired session must not cost the contacts their IDs (Contact.ID). Logout removes
+// everything.
+func (c *Client) clearStore(ctx context.Context, keepIDs bool) {
 	if c.cfg.store == nil {
 		return
 	}
@@ -370,6 +411,13 @@ func (c *Client) clearStore(ctx context.Context) {
 	defer cancel()
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
+	if uin, ids := c.contacts.exportIDs(); keepIDs && len(ids) > 0 {
+		st := &Session{Version: sessionVersion, Uin: uin, IDs: ids, SavedAt: time.Now().UTC()}
+		if err := c.cfg.store.Save(cctx, st); err != nil {
+			c.log.Warn("saving the contact IDs failed", "err", err)
+		}
+		return
+	}
 	if err := c.cfg.store.Clear(cctx); err != nil {
 		c.log.Warn("clearing the stored session failed", "err", err)
 	}
@@ -390,6 +438,7 @@ func (c *Client) restore(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
+	c.contacts.loadIDs(st.Uin, st.IDs) // for this login or the next one, whichever it is
 	if st.MainHost == "" || st.Uin == 0 || st.Sid == "" {
 		return false, nil
 	}
@@ -409,6 +458,9 @@ func (c *Client) restore(ctx context.Context) (bool, error) {
 		syncKey:      fromKeyVals(st.SyncKey),
 		syncCheckKey: fromKeyVals(st.SyncCheckKey),
 	})
+	// The same session, so the same UserNames: the saved address book is good until the
+	// loader has refreshed it. webwxinit's contacts, put next, are fresher.
+	c.contacts.restore(st.Contacts)
 	err = c.webwxInit(ctx)
 	if err == nil {
 		c.log.Info("login: resumed the stored session", "host", st.MainHost)

@@ -305,7 +305,8 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 		case m.MsgID != "" && d.seen(m.MsgID):
 			continue // handled already (PROTOCOL 14.20)
 		case m.MsgType == MsgTypeStatusNotify || m.MsgType == MsgTypeSysNotice:
-			continue // not user messages (PROTOCOL 7.5)
+			c.contacts.learnIDs(m) // code 4 pairs UserNames with permanent ids (Contact.ID)
+			continue               // not user messages (PROTOCOL 7.5)
 		case m.IsSelf && c.sent.isOwn(ctx, m.MsgID):
 			continue // the echo of a message this Client sent
 		case m.CreateTime != 0 && m.CreateTime < backlog:

@@ -14,6 +14,11 @@ type Account struct {
 	Self     Contact   // ID "" means "self", Uin 0 means 2212345678
 	Contacts []Contact // friends, official accounts and special accounts
 	Groups   []Group
+	// Strangers are people the account knows nothing of yet: people who
+	// will send a friend request ([FriendRequest]) or whom a member invites
+	// into a group ([Server.InviteToGroup]). Members of Groups who are not
+	// contacts need not be listed. Their ContactFlag is ignored.
+	Strangers []Contact
 }
 
 // Contact is a user, official account or special account. String fields are
@@ -43,6 +48,12 @@ type Group struct {
 	Owner    string // stable id of the owner ("" if unknown)
 	Members  []Member
 	Saved    bool // saved to the contact list: appears in webwxgetcontact
+	Pinned   bool // pinned to the top of the chat list (ContactFlag 0x800)
+	// InviteOnly makes the group one whose members must be invited: like
+	// for a group of 40 members or more (InviteStartCount),
+	// webwxupdatechatroom fun=addmember answers Ret 1 and clients must use
+	// fun=invitemember (PROTOCOL 11.4).
+	InviteOnly bool
 }
 
 // Member is a group member. ID may name a Contact or self (then its
@@ -184,18 +195,27 @@ type entity struct {
 	group   *Group  // groups
 }
 
-// index is the immutable, looked-up form of an Account.
+// index is the looked-up form of an Account. The contact and group
+// operations (ops.go) change it; it is guarded by Server.mu.
 type index struct {
 	self     *entity
 	byID     map[string]*entity
-	contacts []*entity // Account.Contacts, in order
+	contacts []*entity // Account.Contacts, in order, then the friends added since
 	groups   []*entity
 	all      []*entity // every entity, in a stable order
+
+	requests     map[string]RecommendInfo // friend requests delivered and not yet accepted, by requester
+	sentRequests map[string]RecommendInfo // friend requests the client sent, by addressee
+	refuse       []int                    // Ret codes the next contact and group operations answer
 }
 
 // newIndex copies a into an index.
 func newIndex(a Account) *index {
-	ix := &index{byID: make(map[string]*entity)}
+	ix := &index{
+		byID:         make(map[string]*entity),
+		requests:     make(map[string]RecommendInfo),
+		sentRequests: make(map[string]RecommendInfo),
+	}
 	add := func(e *entity) {
 		if _, dup := ix.byID[e.id]; dup || e.id == "" {
 			return
@@ -251,7 +271,41 @@ func newIndex(a Account) *index {
 			}
 		}
 	}
+	for _, c := range a.Strangers {
+		c.ContactFlag = 0
+		add(&entity{id: c.ID, kind: kindStranger, contact: c})
+	}
 	return ix
+}
+
+// Account returns a copy of the account as the server holds it now, with
+// the changes the client's operations and the phone's made: remark names,
+// pinned chats, new friends (moved from Strangers to Contacts), created,
+// renamed and deleted groups, members added and removed. Strangers lists
+// the people who are neither contacts nor group members.
+func (s *Server) Account() Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ix := s.acct
+	a := Account{Self: ix.self.contact}
+	for _, e := range ix.contacts {
+		a.Contacts = append(a.Contacts, e.contact)
+	}
+	inGroup := make(map[string]bool)
+	for _, e := range ix.groups {
+		g := *e.group
+		g.Members = append([]Member(nil), g.Members...)
+		for _, m := range g.Members {
+			inGroup[m.ID] = true
+		}
+		a.Groups = append(a.Groups, g)
+	}
+	for _, e := range ix.all {
+		if e.kind == kindStranger && !inGroup[e.id] {
+			a.Strangers = append(a.Strangers, e.contact)
+		}
+	}
+	return a
 }
 
 // memberNickName is the NickName of a group member: its own, else the one

@@ -65,12 +65,31 @@ func (s *Server) groupObj(ss *session, e *entity, members bool) obj {
 	if g.Saved {
 		flag = 7 // CONTACTFLAG_CONTACT | CHATCONTACT | CHATROOMCONTACT (PROTOCOL 5.6)
 	}
+	if g.Pinned {
+		flag |= flagTop
+	}
 	o := s.contactObj(ss, &entity{id: e.id, kind: kindGroup, contact: Contact{NickName: g.NickName, ContactFlag: flag}})
 	o = o.set("HeadImgUrl", fmt.Sprintf("/cgi-bin/mmwebwx-bin/webwxgetheadimg?seq=%d&username=%s&skey=", hash32("seq"+e.id)%1000000000, un))
 	o = o.set("Statues", 1)
 	if !members {
 		return o
 	}
+	list := s.memberListLocked(ss, g)
+	var ownerUin int64
+	isOwner := 0
+	if g.Owner != "" && g.Owner == s.acct.self.id {
+		ownerUin, isOwner = s.acct.self.contact.Uin, 1
+	}
+	o = o.set("MemberCount", len(g.Members))
+	o = o.set("MemberList", list)
+	o = o.set("OwnerUin", ownerUin)
+	o = o.set("EncryChatRoomId", ss.encry[e.id])
+	o = o.set("IsOwner", isOwner)
+	return append(o, member{"ChatRoomOwner", ss.userName(g.Owner)})
+}
+
+// memberListLocked renders a group's MemberList (PROTOCOL 5.5).
+func (s *Server) memberListLocked(ss *session, g *Group) arr {
 	list := make(arr, 0, len(g.Members))
 	for _, m := range g.Members {
 		var uin int64
@@ -91,17 +110,7 @@ func (s *Server) groupObj(ss *session, e *entity, members bool) obj {
 			{"KeyWord", ""},
 		})
 	}
-	var ownerUin int64
-	isOwner := 0
-	if g.Owner != "" && g.Owner == s.acct.self.id {
-		ownerUin, isOwner = s.acct.self.contact.Uin, 1
-	}
-	o = o.set("MemberCount", len(g.Members))
-	o = o.set("MemberList", list)
-	o = o.set("OwnerUin", ownerUin)
-	o = o.set("EncryChatRoomId", ss.encry[e.id])
-	o = o.set("IsOwner", isOwner)
-	return append(o, member{"ChatRoomOwner", ss.userName(g.Owner)})
+	return list
 }
 
 // entityObj renders any entity, groups without members.

@@ -20,8 +20,11 @@
 // (webwxnewloginpage, webwxinit, webwxstatusnotify, webwxgetcontact,
 // webwxbatchgetcontact, webwxsync, webwxsendmsg, webwxsendmsgimg,
 // webwxsendvideomsg, webwxsendappmsg, webwxsendemoticon, webwxrevokemsg,
-// webwxlogout), its file host (webwxuploadmedia) and its push host
-// (synccheck). Answers are byte-faithful: JavaScript bodies without
+// webwxcheckupload, webwxpushloginurl, webwxlogout, the downloads
+// webwxgetmsgimg, webwxgetvoice, webwxgetvideo, webwxgeticon and
+// webwxgetheadimg, and the contact operations webwxoplog, webwxverifyuser,
+// webwxcreatechatroom and webwxupdatechatroom), its file host
+// (webwxuploadmedia, webwxgetmedia) and its push host (synccheck). Answers are byte-faithful: JavaScript bodies without
 // trailing newline, the newloginpage XML with root <error>, JSON served as
 // text/plain in the server's multi-line layout (PROTOCOL 14.2) or, for
 // short send answers, in its compact one-line layout, cookies with the
@@ -90,6 +93,23 @@
 //     chunks = ceil(size/524288) and chunk; chunks must arrive in order and
 //     hold exactly 524288 bytes except the last (Ret 1), and FileMd5 must be
 //     the lower-case hex MD5 of the whole file (Ret 1 on the last chunk).
+//   - webwxpushloginurl needs the wxuin, webwxuvid and webwx_auth_ticket
+//     cookies of an earlier session of the account on that host: ret "1"
+//     (args error) without a matching uin, ret "3" (device authinfo
+//     invalid) without the auth cookies; its uuid is then polled like a QR
+//     code's, and the phone actions apply to the prompt.
+//   - Downloads need the session cookies and the current skey; expired media
+//     is a 200 with an empty body on the main host and a 404 page for
+//     webwxgetmedia; webwxgetvideo sends nothing without Range: bytes=0-.
+//     Uploads over 25 MB need the AESKey and Signature of webwxcheckupload,
+//     and their appmsg needs Msg.Signature.
+//   - The contact operations check tickets, ownership, member counts and
+//     group existence; their refusal codes are listed in ops.go (Ret 1 for
+//     malformed or unknown requests, Ret -2 for refused ones, 1205 after
+//     [Server.RateLimitOps]). Their effects arrive in the next webwxsync as
+//     ModContactList / DelContactList entries and a MsgType 10000 message.
+//   - Faults can be injected on synccheck and webwxsync with
+//     [Server.InjectFault] and [Server.InjectRetcode] (see faults.go).
 //   - Unknown paths answer 404 with a small HTML page; hosts that are not
 //     Web WeChat hosts, hosts set with [Server.SetUnreachable] and any
 //     request after [Server.Close] fail with a transport error.

@@ -38,6 +38,9 @@ func jsonEndpointFor(name string) (jsonEndpoint, bool) {
 	case "webwxrevokemsg":
 		return jsonEndpoint{zero: zeroRevoke, compact: true, handle: (*Server).handleRevoke}, true
 	}
+	if ep, ok := opEndpointFor(name); ok {
+		return ep, true
+	}
 	if rule, ok := sendRuleFor(name); ok {
 		return jsonEndpoint{zero: zeroSend, compact: true, handle: func(s *Server, c *call) (obj, int) {
 			return s.handleSend(c, name, rule)

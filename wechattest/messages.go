@@ -112,15 +112,19 @@ func Card(from, cardOf string) Message {
 
 // FriendRequest returns a friend request (MsgType 37) from the stable id from, with the
 // given greeting. As on the real server it comes from "fmessage"; the XML carries from as
-// fromusername and fromnickname and the ticket "v2_<from>@stranger". The server sends an
-// empty RecommendInfo, so the request has no session UserName.
+// fromusername and fromnickname and the ticket "v2_<from>@stranger", and so does its
+// RecommendInfo, which the server sends with from's session UserName (and NickName, sex and
+// region from the account, if from is in it). Once delivered, the request can be accepted
+// with webwxverifyuser (Opcode 3) with that UserName and ticket, until it is.
 func FriendRequest(from, greeting string) Message {
+	ticket := "v2_" + from + "@stranger"
 	return Message{
 		From: "fmessage", Type: 37,
+		RecommendInfo: RecommendInfo{ID: from, Content: greeting, Ticket: ticket, Scene: 30, OpCode: 2},
 		Content: escapeHTML(`<msg fromusername="` + xmlAttr(from) + `" encryptusername="v1_` + xmlAttr(from) + `@stranger" fromnickname="` +
 			xmlAttr(from) + `" content="` + xmlAttr(greeting) + `" shortpy="" imagestatus="3" scene="30" country="CN" province="" city=""` +
 			` sign="" percard="1" sex="0" alias="" weibo="" albumflag="0" albumstyle="0" albumbgimgid="" snsflag="1" snsbgimgid=""` +
-			` snsbgobjectid="0" mhash="" mfullhash="" bigheadimgurl="" smallheadimgurl="" ticket="v2_` + xmlAttr(from) + `@stranger"` +
+			` snsbgobjectid="0" mhash="" mfullhash="" bigheadimgurl="" smallheadimgurl="" ticket="` + xmlAttr(ticket) + `"` +
 			` opcode="2" googlecontact="" qrticket="" chatroomusername="" sourceusername="" sourcenickname="">` +
 			`<brandlist count="0" ver="1"></brandlist></msg>`),
 	}

@@ -27,7 +27,9 @@ func TestMessageConstructors(t *testing.T) {
 			Message{From: "alice", Type: 1, SubMsgType: 48, URL: "http://apis.map.qq.com/uri/v1/geocoder?coord=22.5,113.9"},
 			"A & B:\n/cgi-bin/"},
 		{"Card", Card("alice", "gh_news"), Message{From: "alice", Type: 42}, `username="gh_news"`},
-		{"FriendRequest", FriendRequest("dave", "hi <3"), Message{From: "fmessage", Type: 37}, `content="hi &lt;3"`},
+		{"FriendRequest", FriendRequest("dave", "hi <3"), Message{From: "fmessage", Type: 37,
+			RecommendInfo: RecommendInfo{ID: "dave", Content: "hi <3", Ticket: "v2_dave@stranger", Scene: 30, OpCode: 2}},
+			`content="hi &lt;3"`},
 		{"Revoke", Revoke("alice", "123"), Message{From: "alice", Type: 10002}, "\n\t\t<msgid>123</msgid>"},
 		{"System", System("group", "x"), Message{Group: "group", Type: 10000, Text: "x"}, ""},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -32,6 +33,8 @@ type SentMessage struct {
 	ClientMsgID string
 	MsgID       string // the MsgID the server answered (revokes: SvrMsgId)
 	Scene       int
+	MsgSource   string // Msg.MsgSource (mentions, PROTOCOL 8.2)
+	Signature   string // Msg.Signature (files over 25 MB, PROTOCOL 9.2)
 }
 
 // Sent returns a copy of every message the server accepted so far, in
@@ -64,7 +67,30 @@ type Upload struct {
 	Name        string // the name field
 	MediaType   string // the mediatype field: "pic", "video" or "doc"
 	ContentType string // the type field (MIME type)
-	Data        []byte
+	Signature   string // for files over 25 MB, from webwxcheckupload (PROTOCOL 9.2)
+	// Data is the file, or nil with [WithUploadDigestOnly]: [Upload.Size]
+	// and [Upload.MD5] describe it either way.
+	Data []byte
+
+	size int64  // with WithUploadDigestOnly
+	md5  string // with WithUploadDigestOnly
+}
+
+// Size returns the size of the uploaded file in bytes.
+func (u Upload) Size() int64 {
+	if u.Data == nil {
+		return u.size
+	}
+	return int64(len(u.Data))
+}
+
+// MD5 returns the lower-case hex MD5 of the uploaded file.
+func (u Upload) MD5() string {
+	if u.Data == nil {
+		return u.md5
+	}
+	sum := md5.Sum(u.Data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Uploads returns every completed upload so far, in order. The Data slices
@@ -119,6 +145,9 @@ var attachIDRe = regexp.MustCompile(`<attachid>([^<]*)</attachid>`)
 // (PROTOCOL 14.21).
 func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) {
 	ss := c.ss
+	if s.sendLimitedLocked() {
+		return nil, 1205
+	}
 	msg, ok := c.req.obj("Msg")
 	if !ok {
 		return nil, 1
@@ -130,6 +159,8 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) 
 	localID, _ := msg.idString("LocalID")
 	clientID, _ := msg.idString("ClientMsgId")
 	mediaID, _ := msg.str("MediaId")
+	msgSource, _ := msg.str("MsgSource")
+	signature, _ := msg.str("Signature")
 	scene, _ := c.req.num("Scene")
 
 	selfUN := ss.userName(s.acct.self.id)
@@ -158,6 +189,11 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) 
 				return nil, 1
 			}
 			mediaID = m[1]
+			// A file over 25 MB is sent with the Signature of its upload
+			// (PROTOCOL 9.2).
+			if rec := s.files.info[mediaID]; rec != nil && rec.signature != "" && rec.signature != signature {
+				return nil, 1
+			}
 		}
 	case rule.emoticon:
 		md5sum, _ := msg.str("EMoticonMd5")
@@ -183,8 +219,11 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) 
 		ClientMsgID:  clientID,
 		MsgID:        strconv.FormatInt(msgID, 10),
 		Scene:        int(scene),
+		MsgSource:    msgSource,
+		Signature:    signature,
 	}
 	s.sent = append(s.sent, sm)
+	s.files.sentLocked(sm.MsgID, s.nowLocked())
 
 	echo := Message{From: s.acct.self.id, To: to, Type: int(typ), MsgID: msgID}
 	switch {
@@ -207,14 +246,25 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) 
 }
 
 // handleRevoke answers webwxrevokemsg (PROTOCOL 8.9): SvrMsgId must be the
-// MsgID of a message this server accepted for ToUserName (else Ret 1). The
-// revoke is recorded in [Server.Sent] with Endpoint "webwxrevokemsg".
+// MsgID of a message this server accepted for ToUserName, not revoked yet,
+// and accepted at most the revoke window ago ([WithRevokeWindow], 2 minutes
+// by default) by the server's clock; otherwise the answer is Ret 1 (PROTOCOL
+// gives no code for a refusal). The revoke is recorded in [Server.Sent] with
+// Endpoint "webwxrevokemsg".
 func (s *Server) handleRevoke(c *call) (obj, int) {
 	svr, _ := c.req.idString("SvrMsgId")
 	toUN, _ := c.req.str("ToUserName")
 	clientID, _ := c.req.idString("ClientMsgId")
 	for _, m := range s.sent {
+		if m.Endpoint == "webwxrevokemsg" && m.MsgID == svr {
+			return nil, 1 // already revoked
+		}
+	}
+	for _, m := range s.sent {
 		if m.Endpoint != "webwxrevokemsg" && m.MsgID == svr && svr != "" && m.ToUserName == toUN {
+			if s.nowLocked().Sub(s.files.sentAt[svr]) > s.revokeWindow() {
+				return nil, 1
+			}
 			s.sent = append(s.sent, SentMessage{
 				Endpoint: "webwxrevokemsg", From: s.acct.self.id, To: m.To,
 				FromUserName: m.FromUserName, ToUserName: toUN,
@@ -241,7 +291,9 @@ const chunkSize = 524288
 
 // partialUpload is a chunked upload in progress.
 type partialUpload struct {
-	data   []byte
+	data   []byte // nil with WithUploadDigestOnly
+	size   int64  // bytes received
+	sum    hash.Hash
 	chunks int
 	next   int // index of the next chunk expected
 }
@@ -281,8 +333,14 @@ func (s *Server) uploadLocked(r *http.Request, body []byte) (obj, int) {
 		return nil, 1100
 	case ss.ended != 0:
 		return nil, ss.ended
+	case s.files.failChunks > 0:
+		s.files.failChunks-- // FailNextChunk: a system error, nothing kept
+		return nil, -1
 	}
-	form, data, ok := parseUploadForm(r, body)
+	if s.files.scratch == nil {
+		s.files.scratch = make([]byte, 0, chunkSize+1024) // room for bytes.Buffer.ReadFrom's MinRead
+	}
+	form, data, ok := parseUploadForm(r, body, s.files.scratch[:0])
 	if !ok {
 		return nil, 1200
 	}
@@ -326,34 +384,57 @@ func (s *Server) uploadLocked(r *http.Request, body []byte) (obj, int) {
 		return nil, 1
 	}
 
+	md5sum, _ := umr.str("FileMd5")
+	signature := ""
+	if size > checkUploadMin {
+		// Files over 25 MB need the AESKey and Signature webwxcheckupload
+		// gave for this MD5 (PROTOCOL 9.2).
+		aesKey, _ := umr.str("AESKey")
+		signature, _ = umr.str("Signature")
+		ck := s.files.checks[signature]
+		if ck == nil || ck.aesKey != aesKey || ck.md5 != md5sum || ck.size != size {
+			return nil, 1
+		}
+	}
+
 	clientMediaID, _ := umr.idString("ClientMediaId")
 	key := clientMediaID + "\x00" + name
 	p := ss.uploads[key]
 	switch {
 	case chunk == 0:
-		p = &partialUpload{chunks: chunks}
+		p = &partialUpload{chunks: chunks, sum: md5.New()}
 		ss.uploads[key] = p
 	case p == nil || p.next != chunk || p.chunks != chunks:
 		delete(ss.uploads, key)
 		return nil, 1
 	}
-	p.data = append(p.data, data...)
+	p.sum.Write(data)
+	p.size += int64(len(data))
+	if !s.cfg.files.digestOnly {
+		p.data = append(p.data, data...)
+	}
 	p.next++
 	encry := encryFileName(name)
 	if chunk < chunks-1 {
-		return uploadBody(0, "", int64(len(p.data)), 0, encry), 0
+		return uploadBody(0, "", p.size, 0, encry), 0
 	}
 	delete(ss.uploads, key)
-	sum := md5.Sum(p.data)
-	if md5sum, _ := umr.str("FileMd5"); md5sum != hex.EncodeToString(sum[:]) {
+	sum := hex.EncodeToString(p.sum.Sum(nil))
+	if md5sum != sum {
 		return nil, 1
 	}
 	n := strconv.FormatInt(s.nextSerial(), 10)
 	mediaID := "@crypt_" + hashHex(8, "media", n) + "_" + hashHex(256, "media2", n)
 	s.media[mediaID] = true
-	s.uploads = append(s.uploads, Upload{
-		MediaID: mediaID, Name: name, MediaType: form["mediatype"], ContentType: form["type"], Data: p.data,
-	})
+	up := Upload{
+		MediaID: mediaID, Name: name, MediaType: form["mediatype"], ContentType: form["type"],
+		Signature: signature, Data: p.data,
+	}
+	if p.data == nil {
+		up.size, up.md5 = size, sum
+	}
+	s.uploads = append(s.uploads, up)
+	s.files.uploadedLocked(mediaID, &mediaRecord{size: size, md5: sum, signature: signature, data: p.data})
 	s.broadcastLocked()
 	thumb := 0
 	if form["mediatype"] == "pic" {
@@ -363,8 +444,9 @@ func (s *Server) uploadLocked(r *http.Request, body []byte) (obj, int) {
 }
 
 // parseUploadForm reads the multipart form of an upload: the text fields
-// and the bytes of the "filename" part.
-func parseUploadForm(r *http.Request, body []byte) (map[string]string, []byte, bool) {
+// and the bytes of the "filename" part, read into buf, which grows if it
+// is too small.
+func parseUploadForm(r *http.Request, body []byte, buf []byte) (map[string]string, []byte, bool) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, nil, false
@@ -381,13 +463,17 @@ func parseUploadForm(r *http.Request, body []byte) (map[string]string, []byte, b
 		if err != nil {
 			return nil, nil, false
 		}
+		if part.FormName() == "filename" && part.FileName() != "" {
+			b := bytes.NewBuffer(buf[:0])
+			if _, err := b.ReadFrom(part); err != nil {
+				return nil, nil, false
+			}
+			data, gotFile = b.Bytes(), true
+			continue
+		}
 		b, err := io.ReadAll(part)
 		if err != nil {
 			return nil, nil, false
-		}
-		if part.FormName() == "filename" && part.FileName() != "" {
-			data, gotFile = b, true
-			continue
 		}
 		form[part.FormName()] = string(b)
 	}

@@ -26,7 +26,7 @@ import (
 // A Server is safe for concurrent use by multiple goroutines.
 type Server struct {
 	cfg  config
-	acct *index // immutable after NewServer
+	acct *index // guarded by mu: the contact operations change it
 
 	mu          sync.Mutex
 	wake        chan struct{} // closed and replaced on every state change
@@ -52,6 +52,7 @@ type Server struct {
 	sent    []SentMessage
 	uploads []Upload
 	media   map[string]bool // MediaIds the server knows (uploads, deliveries)
+	files   fileState       // downloads, big uploads, revoke window, send limit (media*.go)
 }
 
 // An Option configures a Server. Options are applied in order; the last wins.
@@ -64,6 +65,7 @@ type config struct {
 	pageSize  int
 	batchSize int
 	banned    bool
+	files     fileConfig // media_upload.go
 }
 
 const (
@@ -190,7 +192,7 @@ type transport struct{ s *Server }
 func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	var body []byte
 	if req.Body != nil {
-		body, err = io.ReadAll(req.Body)
+		body, err = readBody(req.Body, req.ContentLength)
 		req.Body.Close()
 		if err != nil {
 			return nil, err
@@ -210,7 +212,7 @@ func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error
 	sr.Host = host
 	sr.RequestURI = req.URL.RequestURI()
 	sr.RemoteAddr = "192.0.2.1:1234"
-	sr.Body = io.NopCloser(bytes.NewReader(body))
+	sr.Body = &memBody{bytes.NewReader(body), body}
 	sr.ContentLength = int64(len(body))
 	if sr.Header == nil {
 		sr.Header = make(http.Header)
@@ -282,7 +284,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host = canonicalHost(host)
 	var body []byte
 	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
+		body = requestBody(r)
 	}
 
 	s.mu.Lock()
@@ -296,7 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:   r.URL.Path,
 		Query:  r.URL.Query(),
 		Header: r.Header.Clone(),
-		Body:   body,
+		Body:   s.loggedBody(r.URL.Path, body),
 	})
 	s.mu.Unlock()
 	if s.serveFault(w, r, host, body) {
@@ -316,6 +318,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSyncCheck(w, r, host)
 	case role == roleFile && path == cgi+"webwxuploadmedia":
 		s.serveUpload(w, r, host, body)
+	case role == roleFile && path == cgi+"webwxgetmedia":
+		s.serveGetMedia(w, r, host)
+	case role == roleMain && path == cgi+"webwxcheckupload":
+		s.serveJSON(w, r, host, body, checkUploadEndpoint)
+	case role == roleMain && isMediaEndpoint(strings.TrimPrefix(path, cgi)):
+		s.serveMedia(w, r, host, strings.TrimPrefix(path, cgi))
 	case role == roleMain && path == cgi+"webwxnewloginpage":
 		s.serveNewLoginPage(w, r, host)
 	case role == roleMain && path == cgi+"webwxlogout":

@@ -53,6 +53,30 @@ type Message struct {
 	// UserNames.
 	StatusNotifyUserName []string
 	HasProductID         int
+
+	// RecommendInfo describes the person behind a friend request (Type
+	// 37); its zero value sends an empty RecommendInfo, as for other
+	// messages.
+	RecommendInfo RecommendInfo
+}
+
+// RecommendInfo is the RecommendInfo of a message (PROTOCOL 7.5): the person
+// behind a friend request. The server sends ID as the person's session
+// UserName and fills NickName, Sex, Province and City from the account
+// when they are empty. A delivered Type 37 message with a RecommendInfo is
+// a pending request, which webwxverifyuser (Opcode 3) accepts when it
+// presents the UserName and Ticket.
+type RecommendInfo struct {
+	ID       string // stable id of the person; "" means no RecommendInfo
+	NickName string // wire form
+	Content  string // the greeting, plain text
+	Ticket   string // the verify ticket ("v2_...@stranger")
+	Alias    string
+	Province string
+	City     string
+	Sex      int
+	Scene    int // 30 for a request found by WeChat ID or phone number
+	OpCode   int // 2 for a request
 }
 
 // Text returns a text message from the stable id from to self.
@@ -75,6 +99,15 @@ type event struct {
 	// (RaiseSelector): it raises this selector and takes a sequence number,
 	// but webwxsync sends no AddMsgList entry for it.
 	selector int
+	// change, if not nil, is a change of the account (selector 4) that
+	// webwxsync reports in ModContactList and DelContactList.
+	change *change
+}
+
+// change is what an account change puts in webwxsync's contact lists.
+type change struct {
+	mod []string // stable ids, rendered as they are when the sync is answered
+	del []string // stable ids of contacts and groups that are gone
 }
 
 // Deliver appends msgs to the event log of the current session, or, before
@@ -88,6 +121,9 @@ func (s *Server) Deliver(msgs ...Message) {
 		s.appendEventLocked(s.newEventLocked(m))
 		if m.MediaID != "" {
 			s.media[m.MediaID] = true
+		}
+		if m.Type == 37 && m.RecommendInfo.ID != "" {
+			s.acct.requests[m.RecommendInfo.ID] = m.RecommendInfo
 		}
 	}
 	s.broadcastLocked()
@@ -224,15 +260,15 @@ func zeroProfile() obj {
 	}
 }
 
-func syncBody(ret int, msgs arr, cont int, syncKey, syncCheckKey obj) obj {
+func syncBody(ret int, msgs, mods, dels arr, cont int, syncKey, syncCheckKey obj) obj {
 	return obj{
 		{"BaseResponse", baseResponse(ret)},
 		{"AddMsgCount", len(msgs)},
 		{"AddMsgList", msgs},
-		{"ModContactCount", 0},
-		{"ModContactList", arr{}},
-		{"DelContactCount", 0},
-		{"DelContactList", arr{}},
+		{"ModContactCount", len(mods)},
+		{"ModContactList", mods},
+		{"DelContactCount", len(dels)},
+		{"DelContactList", dels},
 		{"ModChatRoomMemberCount", 0},
 		{"ModChatRoomMemberList", arr{}},
 		{"Profile", zeroProfile()},
@@ -244,13 +280,15 @@ func syncBody(ret int, msgs arr, cont int, syncKey, syncCheckKey obj) obj {
 }
 
 func zeroSync(ret int) obj {
-	return syncBody(ret, arr{}, 0, zeroSyncKey(), zeroSyncKey())
+	return syncBody(ret, arr{}, arr{}, arr{}, 0, zeroSyncKey(), zeroSyncKey())
 }
 
 // handleSync answers webwxsync (PROTOCOL 6.2): the events after key 1 of
 // the request's SyncKey, at most the batch size, with ContinueFlag 1 when
 // more are pending. The log is kept, so an older SyncKey gets the old
-// events again, as a real re-fetch does.
+// events again, as a real re-fetch does. Account changes among them are
+// answered in ModContactList (contacts and groups, with their members, as
+// they are now) and DelContactList.
 func (s *Server) handleSync(c *call) (obj, int) {
 	ss := c.ss
 	sk, ok := c.req.obj("SyncKey")
@@ -284,10 +322,16 @@ func (s *Server) handleSync(c *call) (obj, int) {
 
 	next := min(key1, ss.head())
 	msgs := arr{}
+	var changes []*change
 	cont := 0
 	// events[i] has sequence base+i+1: start right after key1.
 	for _, ev := range ss.events[max(0, min(key1-ss.base, int64(len(ss.events)))):] {
 		if ev.seq <= key1 {
+			continue
+		}
+		if ev.change != nil {
+			changes = append(changes, ev.change)
+			next = ev.seq
 			continue
 		}
 		if ev.selector != 0 {
@@ -315,7 +359,36 @@ func (s *Server) handleSync(c *call) (obj, int) {
 	setCookie(c.w, "webwx_data_ticket", ss.dataTicket, cookieDomain(ss.mainHost), day)
 	setCookie(c.w, "wxpluginkey", strconv.FormatInt(k1000, 10), ss.mainHost, day)
 	setCookie(c.w, "wxuin", uin, cookieDomain(ss.mainHost), day)
-	return syncBody(0, msgs, cont, ss.syncKey(next), ss.syncCheckKey(next)), 0
+	mods, dels := s.renderChangesLocked(ss, changes)
+	return syncBody(0, msgs, mods, dels, cont, ss.syncKey(next), ss.syncCheckKey(next)), 0
+}
+
+// renderChangesLocked renders account changes as ModContactList and
+// DelContactList entries, each contact once, as it is now.
+func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels arr) {
+	mods, dels = arr{}, arr{}
+	seen := make(map[string]bool)
+	for _, ch := range changes {
+		for _, id := range ch.del {
+			if !seen["del "+id] {
+				seen["del "+id] = true
+				dels = append(dels, obj{{"UserName", ss.userName(id)}, {"ContactFlag", 0}})
+			}
+		}
+		for _, id := range ch.mod {
+			e := s.acct.byID[id]
+			if e == nil || seen["mod "+id] {
+				continue
+			}
+			seen["mod "+id] = true
+			if e.kind == kindGroup {
+				mods = append(mods, s.groupObj(ss, e, true))
+			} else {
+				mods = append(mods, s.contactObj(ss, e))
+			}
+		}
+	}
+	return mods, dels
 }
 
 // renderLocked renders ev as an AddMsgList entry with every field of
@@ -385,11 +458,7 @@ func (s *Server) renderLocked(ss *session, ev event) obj {
 		{"AppMsgType", m.AppMsgType},
 		{"StatusNotifyCode", m.StatusNotifyCode},
 		{"StatusNotifyUserName", strings.Join(notify, ",")},
-		{"RecommendInfo", obj{
-			{"UserName", ""}, {"NickName", ""}, {"QQNum", 0}, {"Province", ""}, {"City", ""},
-			{"Content", ""}, {"Signature", ""}, {"Alias", ""}, {"Scene", 0}, {"VerifyFlag", 0},
-			{"AttrStatus", 0}, {"Sex", 0}, {"Ticket", ""}, {"OpCode", 0},
-		}},
+		{"RecommendInfo", s.recommendInfoLocked(ss, m.RecommendInfo)},
 		{"ForwardFlag", 0},
 		{"AppInfo", obj{{"AppID", ""}, {"Type", 0}}},
 		{"HasProductId", m.HasProductID},
@@ -400,6 +469,36 @@ func (s *Server) renderLocked(ss *session, ev event) obj {
 		{"NewMsgId", ev.msgID},
 		{"OriContent", m.OriContent},
 		{"EncryFileName", encryName},
+	}
+}
+
+// recommendInfoLocked renders a RecommendInfo object (PROTOCOL 7.5).
+func (s *Server) recommendInfoLocked(ss *session, ri RecommendInfo) obj {
+	var attr int64
+	if ri.ID != "" {
+		if e := s.acct.byID[ri.ID]; e != nil {
+			c := e.contact
+			fillStr(&ri.NickName, c.NickName)
+			fillStr(&ri.Province, c.Province)
+			fillStr(&ri.City, c.City)
+			fillStr(&ri.Alias, c.Alias)
+			if ri.Sex == 0 {
+				ri.Sex = c.Sex
+			}
+		}
+		fillStr(&ri.NickName, ri.ID)
+		attr = int64(hash32(ri.ID))
+	}
+	return obj{
+		{"UserName", ss.userName(ri.ID)}, {"NickName", ri.NickName}, {"QQNum", 0}, {"Province", ri.Province}, {"City", ri.City},
+		{"Content", escapeHTML(ri.Content)}, {"Signature", ""}, {"Alias", ri.Alias}, {"Scene", ri.Scene}, {"VerifyFlag", 0},
+		{"AttrStatus", attr}, {"Sex", ri.Sex}, {"Ticket", ri.Ticket}, {"OpCode", ri.OpCode},
+	}
+}
+
+func fillStr(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
 	}
 }
 

@@ -1,0 +1,344 @@
+package wechattest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Media messages and their downloads (PROTOCOL 7.5, 10).
+
+// Sizes of the generated media: those the XML of the constructors of
+// messages.go gives, where it gives one.
+const (
+	imageSize = 24 << 10
+	thumbSize = 3 << 10
+	gifSize   = 86235  // Emoticon's len
+	videoSize = 491469 // Video's length
+	iconSize  = 4 << 10
+)
+
+// voiceSize is the size of the MP3 of a voice message: 2 bytes per ms, as
+// in the XML of Voice.
+func voiceSize(m Message) int { return max(m.VoiceLength, 1000) * 2 }
+
+// Media returns the bytes the server serves as the media of the message
+// msgID, a delivered message or the echo of a sent one: the full image of
+// an image (webwxgetmsgimg), the GIF of an emoticon, the MP3 of a voice
+// message, the MP4 of a video, the file of an attachment (webwxgetmedia).
+// The bytes are deterministic: generated from the message (a JPEG, GIF,
+// MP3 or MP4 header, then pseudo-random bytes), or for the echo of a sent
+// upload the uploaded bytes. It returns nil for a message without media,
+// an unknown one, and an upload kept with [WithUploadDigestOnly].
+func (s *Server) Media(msgID string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev, ok := s.eventLocked(msgID)
+	if !ok {
+		return nil
+	}
+	return s.mediaLocked(ev, false)
+}
+
+// Thumbnail returns the bytes webwxgetmsgimg serves with type=slave for the
+// image, video or emoticon msgID (a small JPEG), or nil.
+func (s *Server) Thumbnail(msgID string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev, ok := s.eventLocked(msgID)
+	if !ok {
+		return nil
+	}
+	return s.mediaLocked(ev, true)
+}
+
+// Avatar returns the JPEG the server serves as the avatar of the stable id
+// (webwxgeticon, webwxgetheadimg; PROTOCOL 10.5), or nil for an id the
+// account does not have.
+func (s *Server) Avatar(id string) []byte {
+	if s.acct.byID[id] == nil {
+		return nil
+	}
+	return generate("jpeg", iconSize, "avatar", id)
+}
+
+// eventLocked finds the message msgID in the event logs, newest session
+// first, then among the messages waiting for a session.
+func (s *Server) eventLocked(msgID string) (event, bool) {
+	id, err := strconv.ParseInt(msgID, 10, 64)
+	if err != nil || id == 0 { // events that are no message have id 0
+		return event{}, false
+	}
+	for i := len(s.sessions) - 1; i >= 0; i-- {
+		for _, ev := range s.sessions[i].events {
+			if ev.msgID == id {
+				return ev, true
+			}
+		}
+	}
+	for _, ev := range s.pending {
+		if ev.msgID == id {
+			return ev, true
+		}
+	}
+	return event{}, false
+}
+
+// mediaLocked returns the media (or thumbnail) of ev, or nil.
+func (s *Server) mediaLocked(ev event, thumb bool) []byte {
+	m := ev.msg
+	seed := strconv.FormatInt(ev.msgID, 10)
+	if thumb {
+		switch m.Type {
+		case 3, 43, 47, 62:
+			return generate("jpeg", thumbSize, "thumb", seed)
+		}
+		return nil
+	}
+	if rec := s.files.info[m.MediaID]; rec != nil && m.Type != 49 {
+		return rec.data // the echo of a sent image or video
+	}
+	switch {
+	case m.Type == 3:
+		return generate("jpeg", imageSize, "image", seed)
+	case m.Type == 47:
+		return generate("gif", gifSize, "emoticon", seed)
+	case m.Type == 34:
+		return generate("mp3", voiceSize(m), "voice", seed)
+	case m.Type == 43 || m.Type == 62:
+		return generate("mp4", videoSize, "video", seed)
+	case m.Type == 49 && m.AppMsgType == 6 && m.MediaID != "":
+		if rec := s.files.info[m.MediaID]; rec != nil {
+			return rec.data // the echo of a sent file
+		}
+		return generate("file", int(max(m.FileSize, 1)), "file", m.MediaID)
+	}
+	return nil
+}
+
+// generate returns size deterministic bytes of a kind: a header that
+// http.DetectContentType recognises, then pseudo-random bytes from seed.
+func generate(kind string, size int, seed ...string) []byte {
+	var head []byte
+	switch kind {
+	case "jpeg":
+		head = []byte("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+	case "gif":
+		head = []byte("GIF89a\x50\x00\x50\x00\xf7\x00\x00")
+	case "mp3":
+		head = []byte("ID3\x03\x00\x00\x00\x00\x00\x0a")
+	case "mp4":
+		head = []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+	}
+	b := make([]byte, 0, size)
+	b = append(b, head[:min(len(head), size)]...)
+	sum := sha256.Sum256([]byte(kind + "\x00" + strings.Join(seed, "\x00")))
+	var ctr [8]byte
+	for i := uint64(0); len(b) < size; i++ {
+		binary.BigEndian.PutUint64(ctr[:], i)
+		block := sha256.Sum256(append(sum[:], ctr[:]...))
+		b = append(b, block[:min(len(block), size-len(b))]...)
+	}
+	return b
+}
+
+// Downloads.
+
+// EmptyNextMedia makes the next media download (webwxgetmsgimg,
+// webwxgetvoice, webwxgetvideo, webwxgetmedia, webwxgeticon,
+// webwxgetheadimg) answer 200 with an empty body, as the real server
+// occasionally does (PROTOCOL 14.17). Each call empties one more answer.
+func (s *Server) EmptyNextMedia() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files.emptyNext++
+}
+
+// ExpireMedia makes the media of the delivered message msgID unavailable,
+// as the real server does after some days: the main-host downloads answer
+// 200 with an empty body, webwxgetmedia on the file host answers 404.
+func (s *Server) ExpireMedia(msgID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files.expired == nil {
+		s.files.expired = make(map[string]bool)
+	}
+	s.files.expired[msgID] = true
+}
+
+// isMediaEndpoint reports whether name is a download of the main host.
+func isMediaEndpoint(name string) bool {
+	switch name {
+	case "webwxgetmsgimg", "webwxgetvoice", "webwxgetvideo", "webwxgeticon", "webwxgetheadimg":
+		return true
+	}
+	return false
+}
+
+// serveMedia answers the main-host downloads (PROTOCOL 10.1-10.3, 10.5):
+// webwxgetmsgimg, webwxgetvoice, webwxgetvideo, webwxgeticon and
+// webwxgetheadimg. They need the session's cookies and its current skey
+// (webwxgetheadimg also accepts an empty one, as group HeadImgUrls carry);
+// anything wrong, an unknown or expired message, and webwxgetvideo without a
+// Range header get 200 with an empty body.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, host, endpoint string) {
+	s.mu.Lock()
+	q := r.URL.Query()
+	ss, ret := s.authLocked(r, host)
+	skey := q.Get("skey")
+	if ret != 0 || skey != ss.skey && !(endpoint == "webwxgetheadimg" && skey == "") || s.takeEmptyLocked() {
+		s.mu.Unlock()
+		serveEmpty(w)
+		return
+	}
+	var data []byte
+	contentType := "image/jpeg" // also for GIFs (PROTOCOL 14.3)
+	switch endpoint {
+	case "webwxgetmsgimg":
+		msgID := q.Get("MsgID")
+		if msgID == "" {
+			msgID = q.Get("msgid")
+		}
+		if ev, ok := s.liveEventLocked(ss, msgID); ok {
+			switch typ := q.Get("type"); {
+			case typ == "slave":
+				data = s.mediaLocked(ev, true)
+			case ev.msg.Type == 3 || ev.msg.Type == 47:
+				data = s.mediaLocked(ev, false)
+			}
+		}
+	case "webwxgetvoice":
+		if ev, ok := s.liveEventLocked(ss, q.Get("msgid")); ok && ev.msg.Type == 34 {
+			data, contentType = s.mediaLocked(ev, false), "audio/mp3"
+		}
+	case "webwxgetvideo":
+		if ev, ok := s.liveEventLocked(ss, q.Get("msgid")); ok && (ev.msg.Type == 43 || ev.msg.Type == 62) && r.Header.Get("Range") != "" {
+			data, contentType = s.mediaLocked(ev, false), "video/mp4"
+		}
+	case "webwxgeticon", "webwxgetheadimg":
+		data = s.avatarLocked(ss, q, endpoint == "webwxgetheadimg")
+	}
+	s.mu.Unlock()
+	if data == nil {
+		serveEmpty(w)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// liveEventLocked finds the message msgID of session ss that has not
+// expired ([Server.ExpireMedia]).
+func (s *Server) liveEventLocked(ss *session, msgID string) (event, bool) {
+	if s.files.expired[msgID] {
+		return event{}, false
+	}
+	id, err := strconv.ParseInt(msgID, 10, 64)
+	if err != nil || id == 0 { // events that are no message have id 0
+		return event{}, false
+	}
+	for _, ev := range ss.events {
+		if ev.msgID == id {
+			return ev, true
+		}
+	}
+	return event{}, false
+}
+
+// avatarLocked returns the avatar a webwxgeticon (or, with group,
+// webwxgetheadimg) query asks for, or nil. A group member who is not a
+// contact needs chatroomid, the EncryChatRoomId (or UserName) of a group
+// that has them (PROTOCOL 10.5).
+func (s *Server) avatarLocked(ss *session, q url.Values, group bool) []byte {
+	e := s.acct.byID[ss.ids[q.Get("username")]]
+	switch {
+	case e == nil, group != (e.kind == kindGroup):
+		return nil
+	case e.kind == kindStranger:
+		g := s.groupByRoomLocked(ss, q.Get("chatroomid"))
+		if g == nil || !g.group.hasMember(e.id) {
+			return nil
+		}
+	}
+	return s.Avatar(e.id)
+}
+
+// takeEmptyLocked uses one EmptyNextMedia.
+func (s *Server) takeEmptyLocked() bool {
+	if s.files.emptyNext == 0 {
+		return false
+	}
+	s.files.emptyNext--
+	return true
+}
+
+// serveGetMedia answers webwxgetmedia on the file host (PROTOCOL 10.4). It
+// needs the session's cookies, webwx_data_ticket equal to the cookie,
+// fromuser the session's uin (or self's UserName, as W4U sends), mediaid a
+// file attachment of a delivered message, sender that message's
+// FromUserName and encryfilename (or filename) its file name. It answers
+// the file with Content-Disposition, 404 with an HTML page when anything is
+// wrong or the message expired, and 200 with an empty body after
+// [Server.EmptyNextMedia].
+func (s *Server) serveGetMedia(w http.ResponseWriter, r *http.Request, host string) {
+	s.mu.Lock()
+	q := r.URL.Query()
+	_, file, _ := derivedHosts(s.cfg.mainHost)
+	ss := s.sessionByCookiesLocked(r)
+	if host != file && host != "file2."+s.cfg.mainHost || ss == nil || ss.ended != 0 ||
+		q.Get("webwx_data_ticket") != ss.dataTicket || cookieValue(r, "webwx_data_ticket") != ss.dataTicket ||
+		q.Get("fromuser") != strconv.FormatInt(ss.uin, 10) && q.Get("fromuser") != ss.userName(s.acct.self.id) {
+		s.mu.Unlock()
+		notFound(w)
+		return
+	}
+	if s.takeEmptyLocked() {
+		s.mu.Unlock()
+		serveEmpty(w)
+		return
+	}
+	var (
+		data []byte
+		name string
+	)
+	for _, ev := range ss.events {
+		m := ev.msg
+		if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") {
+			continue
+		}
+		sender := ss.userName(m.From)
+		if m.Group != "" && m.From != s.acct.self.id {
+			sender = ss.userName(m.Group)
+		}
+		named := q.Get("encryfilename")
+		if named == "" {
+			named = q.Get("filename")
+		}
+		if s.files.expired[strconv.FormatInt(ev.msgID, 10)] || sender != q.Get("sender") ||
+			named != m.FileName && named != encryFileName(m.FileName) {
+			continue
+		}
+		data, name = s.mediaLocked(ev, false), m.FileName
+		break
+	}
+	s.mu.Unlock()
+	if data == nil {
+		notFound(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+encryFileName(name)+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// serveEmpty answers 200 with an empty body (PROTOCOL 14.17).
+func serveEmpty(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
