@@ -6,8 +6,9 @@
 //
 // With -offline the bot talks to a wechattest server: the QR code is drawn, the fake phone
 // scans it and confirms, the fake server sends messages from a friend and in a group, the bot
-// echoes them, and the replies the server received are printed. -n N stops after N echoes;
-// the last line printed is then "echoed N messages".
+// echoes them, and the replies the server received are printed. -n N stops after N echoes
+// (offline, the default is the 4 messages the fake friends send); the last line printed is
+// then "echoed N messages".
 package main
 
 import (
@@ -50,6 +51,9 @@ func main() {
 func run(ctx context.Context, out io.Writer, offline bool, n int, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if offline && n <= 0 {
+		n = 4 // the fake friends write 4 messages; stop once they are all answered
+	}
 
 	opts := []wechat.Option{wechat.WithLogger(logger)}
 	var srv *wechattest.Server
@@ -107,9 +111,6 @@ func run(ctx context.Context, out io.Writer, offline bool, n int, logger *slog.L
 func feed(ctx context.Context, srv *wechattest.Server, n int) {
 	if srv.WaitOnline(ctx) != nil {
 		return
-	}
-	if n <= 0 {
-		n = 4
 	}
 	for i := range n {
 		if i%2 == 0 {
