@@ -369,7 +369,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	c.webwxLogout(ctx, s, "0")
 	c.endSession()
-	c.pushHint = pushHint{}
+	c.mu.Lock()
+	c.pushHint = pushHint{} // a logout by the user: no push login to this account next time
+	c.mu.Unlock()
 	c.jar.reset()
 	c.clearStore(ctx, false)
 	c.setState(StateLoggedOut, nil)
