@@ -728,3 +728,23 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestPushHostBackToPrimary: once the primary push host answers again, the loop returns to it
+// instead of living on the legacy fallback host.
+func TestPushHostBackToPrimary(t *testing.T) {
+	srv := wechattest.NewServer(wechattest.WithLongPoll(time.Millisecond))
+	defer srv.Close()
+	srv.SetUnreachable("webpush.wx2.qq.com", true)
+	srv.ConfirmLogin()
+	b := startBot(t, srv)
+	waitOnline(t, srv)
+	srv.Deliver(wechattest.Text("friend", "via fallback"))
+	assert.Equal(t, "via fallback", b.next(t).Content)
+	srv.SetUnreachable("webpush.wx2.qq.com", false)
+	require.Eventually(t, func() bool {
+		sc := requestsTo(srv, "/cgi-bin/mmwebwx-bin/synccheck")
+		return sc[len(sc)-1].Host == "webpush.wx2.qq.com"
+	}, 10*time.Second, time.Millisecond)
+	srv.Deliver(wechattest.Text("friend", "via primary"))
+	assert.Equal(t, "via primary", b.next(t).Content)
+}

@@ -20,6 +20,7 @@ const (
 	syncCheckTimeout  = 35 * time.Second // the server holds ~25 s (PROTOCOL 6.1)
 	reinitAfter       = 3                // unknown synccheck retcodes in a row before a re-init
 	maxContinueRounds = 100              // webwxsync rounds for one selector, a guard against a stuck ContinueFlag
+	primaryRetryAfter = 20               // answers from a fallback push host before the primary is tried again
 )
 
 // syncCheck is the answer of synccheck.
@@ -136,6 +137,7 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	var (
 		pushIdx  int  // which push host: 0 the primary, then the fallbacks
+		fallback int  // answers in a row from a fallback push host
 		failures int  // synccheck failures in a row
 		mustSync bool // a previous webwxsync failed: sync again before polling
 	)
@@ -211,6 +213,13 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 			continue
 		}
 		failures = 0
+		if pushIdx%len(pushHosts) != 0 {
+			// The primary push host is the right one for the session (PROTOCOL 2.2): go back
+			// to it now and then rather than living on a legacy host.
+			if fallback++; fallback >= primaryRetryAfter {
+				pushIdx, fallback = 0, 0
+			}
+		}
 		bo.Reset()
 		c.setState(StateOnline, nil)
 		c.log.Debug("synccheck", "op", opSyncCheck, "selector", sc.Selector)
