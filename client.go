@@ -61,6 +61,7 @@ const (
 	ModeWeb
 )
 
+// String returns "desktop" or "web".
 func (m Mode) String() string {
 	if m == ModeWeb {
 		return "web"

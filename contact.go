@@ -30,6 +30,7 @@ const (
 
 var kindNames = [...]string{"stranger", "friend", "group", "official", "special", "self"}
 
+// String returns the kind's name: "friend", "group", ...
 func (k ContactKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]

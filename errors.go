@@ -74,6 +74,7 @@ type Error struct {
 	Err error  // underlying cause (transport, decoding), or nil
 }
 
+// Error returns "wechat: <op>: ret <n> \"<msg>\": <cause>", leaving out the empty parts.
 func (e *Error) Error() string {
 	s := "wechat: " + e.Op
 	if e.Ret != 0 {

@@ -14,6 +14,7 @@ const (
 
 var stateNames = [...]string{"logged out", "logging in", "online", "reconnecting"}
 
+// String returns the state's name: "online", "reconnecting", ...
 func (s State) String() string {
 	if s >= 0 && int(s) < len(stateNames) {
 		return stateNames[s]
@@ -47,6 +48,7 @@ const (
 
 var changeNames = [...]string{"", "added", "modified", "removed"}
 
+// String returns "added", "modified" or "removed".
 func (k ContactChangeKind) String() string {
 	if k > 0 && int(k) < len(changeNames) {
 		return changeNames[k]

@@ -383,6 +383,7 @@ const (
 
 var systemKindNames = [...]string{"other", "friend added", "group invite", "group rename", "red packet", "pat", "location share ended"}
 
+// String returns the kind's name.
 func (k SystemKind) String() string {
 	if k >= 0 && int(k) < len(systemKindNames) {
 		return systemKindNames[k]
