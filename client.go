@@ -274,6 +274,9 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(err, ErrLoggedOut) {
+			c.loggedOut(ctx, err)
+		}
 		if !c.cfg.autoRelogin || !errors.Is(err, ErrLoggedOut) {
 			return err
 		}
@@ -284,30 +287,22 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// runSession runs one session from login to its end.
+// runSession runs one session from login to its end. When the server ends the session, the
+// error matches ErrLoggedOut and Run cleans up with loggedOut.
 func (c *Client) runSession(ctx context.Context) error {
-	if s := c.sess(); s == nil || !s.inited {
-		if s == nil {
-			if err := c.Login(ctx); err != nil {
-				return err
-			}
+	if c.sess() == nil {
+		if err := c.Login(ctx); err != nil {
+			return err
 		}
-		if s := c.sess(); !s.inited {
-			if err := c.webwxInit(ctx); err != nil {
-				if errors.Is(err, ErrLoggedOut) {
-					c.loggedOut(ctx, err)
-				}
-				return err
-			}
+	}
+	if !c.sess().inited { // a resumed session was initialised by Login's check
+		if err := c.webwxInit(ctx); err != nil {
+			return err
 		}
 	}
 	if err := c.statusNotify(ctx, 3, ""); err != nil {
-		if errors.Is(err, ErrLoggedOut) {
-			c.loggedOut(ctx, err)
+		if errors.Is(err, ErrLoggedOut) || ctx.Err() != nil {
 			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
 		}
 		c.log.Warn("statusnotify failed", "op", opStatusNotify, "err", err)
 	}
@@ -332,9 +327,8 @@ func (c *Client) runSession(ctx context.Context) error {
 	d.wait()
 	hcancel()
 	wg.Wait()
-	if errors.Is(err, ErrLoggedOut) && ctx.Err() == nil {
-		c.loggedOut(ctx, err)
-		return err
+	if errors.Is(err, ErrLoggedOut) {
+		return err // nothing to save: loggedOut clears the store
 	}
 	// Whatever was handled before the end is saved, so a restart resumes after it.
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

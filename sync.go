@@ -134,97 +134,99 @@ func rawList(v []byte) ([]json.RawMessage, bool) {
 // syncLoop runs synccheck and webwxsync until ctx ends or the session ends (PROTOCOL 6.3).
 // Network errors and server hiccups are retried with backoff; they never end the loop.
 func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
+	s := c.sess()
+	if s == nil {
+		return ErrNotLoggedIn
+	}
+	push := pushHosts{hosts: append([]string{s.hosts.push}, s.hosts.pushFallbacks...)}
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	var (
-		pushIdx  int  // which push host: 0 the primary, then the fallbacks
-		fallback int  // answers in a row from a fallback push host
 		failures int  // synccheck failures in a row
-		mustSync bool // a previous webwxsync failed: sync again before polling
+		mustSync bool // synccheck reported news, or a webwxsync failed: sync before polling
 	)
 	for {
-		if err := ctx.Err(); err != nil {
+		var err error
+		if mustSync {
+			if err = c.syncAll(ctx, d); err == nil {
+				mustSync = false
+			}
+		} else if mustSync, err = c.poll(ctx, &push); err == nil {
+			failures = 0
+		} else {
+			failures++
+		}
+		if err == nil {
+			bo.Reset()
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrLoggedOut) || errors.Is(err, ErrNotLoggedIn) {
 			return err
 		}
-		s := c.sess()
-		if s == nil {
-			return ErrNotLoggedIn
-		}
-		if mustSync {
-			err := c.syncAll(ctx, d)
-			if err == nil {
-				mustSync = false
-				bo.Reset()
-				continue
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, ErrLoggedOut) {
+		c.log.Warn("sync failed; retrying", "err", err, "failures", failures)
+		// Unknown synccheck codes three times in a row: re-run webwxinit (PROTOCOL 6.1).
+		if e := (*Error)(nil); errors.As(err, &e) && e.Op == opSyncCheck && e.Ret != 0 && failures%reinitAfter == 0 {
+			if err := c.webwxInit(ctx); errors.Is(err, ErrLoggedOut) {
 				return err
 			}
-			c.log.Warn("sync failed; retrying", "op", opSync, "err", err)
-			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
-				return err
-			}
-			continue
 		}
+		if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+			return err
+		}
+	}
+}
 
-		pushHosts := append([]string{s.hosts.push}, s.hosts.pushFallbacks...)
-		host := pushHosts[pushIdx%len(pushHosts)]
-		sc, err := c.syncCheck(ctx, s, host)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failures++
-			if e := (*Error)(nil); errors.As(err, &e) && e.Ret == 0 && !errors.Is(err, ErrBadResponse) {
-				pushIdx++ // the host did not answer: try the next push host
-			}
-			c.setState(StateReconnecting, err)
-			c.log.Warn("synccheck failed; retrying", "op", opSyncCheck, "err", err, "failures", failures)
-			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
-				return err
-			}
-			continue
+// poll runs one synccheck on the current push host and reports whether webwxsync must
+// follow: any non-zero selector means "call webwxsync now" (PROTOCOL 6.1). A logged-out code
+// is an *Error matching ErrLoggedOut, an unknown code an *Error with that Ret.
+func (c *Client) poll(ctx context.Context, push *pushHosts) (bool, error) {
+	s := c.sess()
+	if s == nil {
+		return false, ErrNotLoggedIn
+	}
+	sc, err := c.syncCheck(ctx, s, push.current())
+	if err != nil {
+		if e := (*Error)(nil); errors.As(err, &e) && e.Ret == 0 && !errors.Is(err, ErrBadResponse) {
+			push.next() // the host did not answer: try the next push host
 		}
-		switch {
-		case isLoggedOutRet(sc.Retcode) && pushIdx%len(pushHosts) != 0:
-			// A wrong push host answers 1100 at once (PROTOCOL 2.2): only the primary host
-			// may end the session.
-			pushIdx = 0
-			failures++
-			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
-				return err
-			}
-			continue
-		case isLoggedOutRet(sc.Retcode):
-			return &Error{Op: opSyncCheck, Ret: sc.Retcode}
-		case sc.Retcode != 0:
-			failures++
-			c.log.Warn("synccheck: unknown retcode; retrying", "op", opSyncCheck, "ret", sc.Retcode, "failures", failures)
-			if failures%reinitAfter == 0 {
-				if err := c.webwxInit(ctx); errors.Is(err, ErrLoggedOut) {
-					return err
-				}
-			}
-			if err := backoff.Sleep(ctx, bo.Next()); err != nil {
-				return err
-			}
-			continue
-		}
-		failures = 0
-		if pushIdx%len(pushHosts) != 0 {
-			// The primary push host is the right one for the session (PROTOCOL 2.2): go back
-			// to it now and then rather than living on a legacy host.
-			if fallback++; fallback >= primaryRetryAfter {
-				pushIdx, fallback = 0, 0
-			}
-		}
-		bo.Reset()
-		c.setState(StateOnline, nil)
-		c.log.Debug("synccheck", "op", opSyncCheck, "selector", sc.Selector)
-		if sc.Selector != 0 {
-			mustSync = true // any non-zero selector means "call webwxsync now"
+		c.setState(StateReconnecting, err)
+		return false, err
+	}
+	switch {
+	case isLoggedOutRet(sc.Retcode) && push.onFallback():
+		// A wrong push host answers 1100 at once (PROTOCOL 2.2): only the primary host may
+		// end the session.
+		push.primary()
+		return false, fmt.Errorf("wechat: synccheck: ret %d from a fallback push host", sc.Retcode)
+	case sc.Retcode != 0:
+		return false, &Error{Op: opSyncCheck, Ret: sc.Retcode}
+	}
+	push.answered()
+	c.setState(StateOnline, nil)
+	c.log.Debug("synccheck", "op", opSyncCheck, "selector", sc.Selector)
+	return sc.Selector != 0, nil
+}
+
+// pushHosts rotates among the push hosts of a session (PROTOCOL 2.2): the primary, then the
+// legacy ones while it does not answer, and back to the primary after primaryRetryAfter
+// answers from a fallback, since the primary is the right host for the session.
+type pushHosts struct {
+	hosts   []string // the primary first
+	idx     int      // the current one
+	answers int      // answers in a row from a fallback
+}
+
+func (p *pushHosts) current() string  { return p.hosts[p.idx] }
+func (p *pushHosts) onFallback() bool { return p.idx != 0 }
+func (p *pushHosts) next()            { p.idx, p.answers = (p.idx+1)%len(p.hosts), 0 }
+func (p *pushHosts) primary()         { p.idx, p.answers = 0, 0 }
+
+func (p *pushHosts) answered() {
+	if p.onFallback() {
+		if p.answers++; p.answers >= primaryRetryAfter {
+			p.primary()
 		}
 	}
 }
