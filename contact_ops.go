@@ -118,9 +118,9 @@ func (c *Client) oplog(ctx context.Context, s *session, req oplogRequest) error 
 // [ErrWrongKind] if the requester is already a friend (or is a group or self), or the
 // server's [*Error] (a ticket the server does not know, a request accepted already).
 func (c *Client) AcceptFriend(ctx context.Context, req FriendRequest) (Contact, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return Contact{}, ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return Contact{}, err
 	}
 	if req.UserName == "" || req.Ticket == "" {
 		return Contact{}, &Error{Op: opVerifyUser, Err: fmt.Errorf("%w: a friend request needs its UserName and Ticket", ErrInvalidArgument)}
@@ -159,9 +159,9 @@ func (c *Client) AcceptFriend(ctx context.Context, req FriendRequest) (Contact, 
 // [ErrWrongKind] if it names a friend, group, official or special account or self, or the
 // server's [*Error].
 func (c *Client) AddFriend(ctx context.Context, userName, greeting string) error {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return err
 	}
 	switch ct := c.contacts.get(userName); {
 	case ct != nil && ct.Kind != KindStranger:
@@ -293,13 +293,9 @@ func (c *Client) AddMembers(ctx context.Context, group string, members ...string
 // know, [ErrWrongKind] if group is not a group, or the server's [*Error] (not the owner, a
 // group that no longer exists).
 func (c *Client) RemoveMembers(ctx context.Context, group string, members ...string) error {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return ErrNotLoggedIn
-	}
-	members = dedupe(members)
-	if len(members) == 0 {
-		return &Error{Op: opUpdateChatroom, Err: fmt.Errorf("%w: no members", ErrInvalidArgument)}
+	s, members, err := c.opMembers(opUpdateChatroom, members)
+	if err != nil {
+		return err
 	}
 	g, err := c.loadGroup(ctx, opUpdateChatroom, group)
 	if err != nil {
@@ -364,9 +360,9 @@ func (c *Client) MarkRead(ctx context.Context, chat string) error {
 
 // opContact returns the session and the contact userName, which must be of one of kinds.
 func (c *Client) opContact(op, userName string, kinds ...ContactKind) (*session, *Contact, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return nil, nil, ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return nil, nil, err
 	}
 	ct := c.contacts.get(userName)
 	if ct == nil {
@@ -378,15 +374,24 @@ func (c *Client) opContact(op, userName string, kinds ...ContactKind) (*session,
 	return s, ct, nil
 }
 
-// opFriends returns the session and members, de-duplicated, which must be known friends.
-func (c *Client) opFriends(op string, members []string) (*session, []string, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return nil, nil, ErrNotLoggedIn
+// opMembers returns the session and members, de-duplicated, of which there must be at least one.
+func (c *Client) opMembers(op string, members []string) (*session, []string, error) {
+	s, err := c.loggedIn()
+	if err != nil {
+		return nil, nil, err
 	}
 	members = dedupe(members)
 	if len(members) == 0 {
 		return nil, nil, &Error{Op: op, Err: fmt.Errorf("%w: no members", ErrInvalidArgument)}
+	}
+	return s, members, nil
+}
+
+// opFriends returns the session and members, de-duplicated, which must be known friends.
+func (c *Client) opFriends(op string, members []string) (*session, []string, error) {
+	s, members, err := c.opMembers(op, members)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, m := range members {
 		ct := c.contacts.get(m)

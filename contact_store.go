@@ -25,6 +25,10 @@ type contactStore struct {
 func (s *contactStore) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.resetLocked()
+}
+
+func (s *contactStore) resetLocked() {
 	s.self = ""
 	s.byName = make(map[string]*Contact)
 	s.version++
@@ -43,26 +47,24 @@ func (s *contactStore) reset() {
 	}
 }
 
-func (s *contactStore) init() {
+// lock locks the store for writing, first readying a zero store (as a new Client has) with
+// resetLocked: checking and readying under one lock, two first writers cannot both reset.
+func (s *contactStore) lock() {
 	s.mu.Lock()
-	needs := s.byName == nil
-	s.mu.Unlock()
-	if needs {
-		s.reset()
+	if s.byName == nil {
+		s.resetLocked()
 	}
 }
 
 func (s *contactStore) setSelf(userName string) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	s.self = userName
 	s.mu.Unlock()
 }
 
 // setInviteStart records webwxinit's InviteStartCount.
 func (s *contactStore) setInviteStart(n int) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	s.inviteStart = n
 	s.mu.Unlock()
 }
@@ -82,8 +84,7 @@ func (s *contactStore) inviteStartCount() int {
 // one that has members: webwxgetcontact and webwxinit list groups without members
 // (PROTOCOL 5.3).
 func (s *contactStore) put(cs ...*Contact) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	for _, c := range cs {
 		s.putLocked(c)
@@ -154,7 +155,7 @@ func (s *contactStore) fixMembersLocked() {
 	clear(s.renamed)
 }
 
-// reassign gives the stored contact userName its ID again, after a key was learned.
+// reassignLocked gives the stored contact userName its ID again, after a key was learned.
 func (s *contactStore) reassignLocked(userName string) {
 	if c := s.byName[userName]; c != nil {
 		cp := *c
@@ -165,8 +166,7 @@ func (s *contactStore) reassignLocked(userName string) {
 // modify replaces the stored contact userName by a copy changed by f. It reports false if the
 // contact is not stored.
 func (s *contactStore) modify(userName string, f func(c *Contact)) bool {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	c := s.byName[userName]
 	if c == nil {
@@ -180,8 +180,7 @@ func (s *contactStore) modify(userName string, f func(c *Contact)) bool {
 }
 
 func (s *contactStore) remove(userNames ...string) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	for _, u := range userNames {
 		delete(s.byName, u)
@@ -195,12 +194,11 @@ func (s *contactStore) updateMembers(ms []Member) []*Contact {
 	if len(ms) == 0 {
 		return nil
 	}
-	s.init()
 	byName := make(map[string]Member, len(ms))
 	for _, m := range ms {
 		byName[m.UserName] = m
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	var changed []*Contact
 	for name, c := range s.byName {
@@ -269,17 +267,19 @@ func (s *contactStore) all() []*Contact {
 }
 
 func (s *contactStore) loadedCh() chan struct{} {
-	s.init()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.lock()
+	defer s.mu.Unlock()
 	return s.loaded
 }
 
 // markLoaded closes the loaded channel, once.
 func (s *contactStore) markLoaded() {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
+	s.markLoadedLocked()
+}
+
+func (s *contactStore) markLoadedLocked() {
 	select {
 	case <-s.loaded:
 	default:
@@ -290,8 +290,7 @@ func (s *contactStore) markLoaded() {
 // claim returns the UserNames among names that were not fetched on demand in the last minute,
 // and marks them as fetched: a burst of messages from an unknown chat costs one request.
 func (s *contactStore) claim(now time.Time, names []string) []string {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	var out []string
 	for _, n := range names {
@@ -312,12 +311,14 @@ func (s *contactStore) claim(now time.Time, names []string) []string {
 // their ID again. Other messages are ignored. The sync loop calls it for every status
 // notification.
 func (s *contactStore) learnIDs(m *Message) {
-	n, ok := m.StatusNotify()
-	if !ok || n.Code != 4 || len(n.UserNames) == 0 || len(n.UserNames) != len(n.PermanentIDs) {
+	if m.MsgType != MsgTypeStatusNotify || m.StatusNotifyCode != 4 {
+		return // no XML decode for codes 1, 2, 5: one whenever the phone reads, opens or leaves a chat
+	}
+	n, _ := m.StatusNotify()
+	if len(n.UserNames) == 0 || len(n.UserNames) != len(n.PermanentIDs) {
 		return // the two lists must pair up one to one
 	}
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	for i, u := range n.UserNames {
 		if s.ids.learnPID(u, n.PermanentIDs[i]) {
@@ -329,8 +330,7 @@ func (s *contactStore) learnIDs(m *Message) {
 
 // learnPID records that userName is the permanent id pid (a friend request's fromusername).
 func (s *contactStore) learnPID(userName, pid string) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.ids.learnPID(userName, pid) {
 		s.reassignLocked(userName)
@@ -340,15 +340,13 @@ func (s *contactStore) learnPID(userName, pid string) {
 
 // loadIDs installs a saved identity table of the account uin.
 func (s *contactStore) loadIDs(uin int64, keys map[string]string) {
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.ids.load(uin, keys)
 }
 
 // exportIDs returns the identity table and the account it belongs to.
 func (s *contactStore) exportIDs() (int64, map[string]string) {
-	s.init()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.ids.uin, s.ids.export()
@@ -360,8 +358,7 @@ func (s *contactStore) restore(cs []Contact) {
 	if len(cs) == 0 {
 		return
 	}
-	s.init()
-	s.mu.Lock()
+	s.lock()
 	for i := range cs {
 		c := cs[i]
 		if c.UserName == "" {
@@ -376,8 +373,8 @@ func (s *contactStore) restore(cs []Contact) {
 	}
 	s.fixMembersLocked()
 	s.restored = true
+	s.markLoadedLocked()
 	s.mu.Unlock()
-	s.markLoaded()
 }
 
 // wasRestored reports whether the book came from the session store.

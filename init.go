@@ -73,9 +73,9 @@ func (c *Client) webwxInit(ctx context.Context) error {
 // statusNotify sends webwxstatusnotify: Code 3 with to == "" tells the phone the client is
 // online; Code 1 marks the chat to as read.
 func (c *Client) statusNotify(ctx context.Context, code int, to string) error {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return err
 	}
 	if to == "" {
 		to = s.self

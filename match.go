@@ -39,15 +39,11 @@ func FromChatKind(kinds ...ContactKind) Matcher {
 
 // chatKind returns the kind of m's chat, as FromChatKind documents it.
 func chatKind(m *Message) ContactKind {
-	switch {
-	case m.Chat != nil:
+	if m.Chat != nil {
 		return m.Chat.Kind
-	case isGroupName(m.ChatUserName):
-		return KindGroup
-	case specialAccounts[m.ChatUserName] || strings.HasSuffix(m.ChatUserName, "@qqim"):
-		return KindSpecial
 	}
-	return KindStranger
+	// Only the UserName is known: no flags make it a friend or an official account.
+	return classify(m.ChatUserName, "", 0, 0)
 }
 
 // InChat returns a Matcher selecting the messages whose ChatUserName is one of userNames.

@@ -3,6 +3,7 @@ package wechat
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -246,8 +247,8 @@ func (c *Client) Avatar(ctx context.Context, userName string) (*Media, error) {
 	seq := "0"
 	ct, known := c.Contact(userName)
 	if known && ct.HeadImgURL != "" {
-		if u, err := url.Parse(ct.HeadImgURL); err == nil && u.Query().Get("seq") != "" {
-			seq = u.Query().Get("seq") // changes with the avatar
+		if u, err := url.Parse(ct.HeadImgURL); err == nil {
+			seq = cmp.Or(u.Query().Get("seq"), seq) // changes with the avatar
 		}
 	}
 	// Built anew rather than taken from HeadImgURL, whose skey may be stale.

@@ -149,16 +149,7 @@ func (c *Client) SendImage(ctx context.Context, to, name string, r io.Reader) (S
 		return SentMessage{}, err
 	}
 	defer src.close()
-	return c.sendImage(ctx, to, name, src)
-}
-
-func (c *Client) sendImage(ctx context.Context, to, name string, src *source) (SentMessage, error) {
-	up, err := c.upload(ctx, to, name, "pic", src)
-	if err != nil {
-		return SentMessage{}, err
-	}
-	return c.send(ctx, to, sendReq{op: opSendMsgImg, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: MsgTypeImage,
-		msg: sendMsg{Type: int(MsgTypeImage), MediaID: new(up.mediaID), Content: new("")}})
+	return c.sendMedia(ctx, to, name, src, "pic", opSendMsgImg, MsgTypeImage)
 }
 
 // SendVideo uploads the MP4 video read from r and sends it to the chat to (PROTOCOL 8.4).
@@ -171,16 +162,18 @@ func (c *Client) SendVideo(ctx context.Context, to, name string, r io.Reader) (S
 		return SentMessage{}, err
 	}
 	defer src.close()
-	return c.sendVideo(ctx, to, name, src)
+	return c.sendMedia(ctx, to, name, src, "video", opSendVideo, MsgTypeVideo)
 }
 
-func (c *Client) sendVideo(ctx context.Context, to, name string, src *source) (SentMessage, error) {
-	up, err := c.upload(ctx, to, name, "video", src)
+// sendMedia uploads src as mediaType ("pic" or "video") and sends it with op as a message of
+// type typ (PROTOCOL 8.3, 8.4).
+func (c *Client) sendMedia(ctx context.Context, to, name string, src *source, mediaType, op string, typ MsgType) (SentMessage, error) {
+	up, err := c.upload(ctx, to, name, mediaType, src)
 	if err != nil {
 		return SentMessage{}, err
 	}
-	return c.send(ctx, to, sendReq{op: opSendVideo, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: MsgTypeVideo,
-		msg: sendMsg{Type: int(MsgTypeVideo), MediaID: new(up.mediaID), Content: new("")}})
+	return c.send(ctx, to, sendReq{op: op, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: typ,
+		msg: sendMsg{Type: int(typ), MediaID: new(up.mediaID), Content: new("")}})
 }
 
 // SendFile uploads the file read from r and sends it to the chat to as an attachment named
@@ -268,8 +261,13 @@ func (c *Client) SendEmoticonMD5(ctx context.Context, to, md5 string) (SentMessa
 	if md5 == "" {
 		return SentMessage{}, &Error{Op: opSendEmoticon, Err: errors.New("empty md5")}
 	}
-	return c.send(ctx, to, sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
-		msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, EMoticonMd5: md5}})
+	return c.send(ctx, to, emoticonByMD5(md5))
+}
+
+// emoticonByMD5 returns the send of the emoticon the server knows by md5 (PROTOCOL 8.6, 8.7).
+func emoticonByMD5(md5 string) sendReq {
+	return sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
+		msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, EMoticonMd5: md5}}
 }
 
 // Send uploads the file read from r and sends it to the chat to as what its content is, as
@@ -287,11 +285,11 @@ func (c *Client) Send(ctx context.Context, to, name string, r io.Reader) (SentMe
 	defer src.close()
 	switch kind := sniffKind(src.head, name); {
 	case kind == kindImage && src.size <= maxImageSize:
-		return c.sendImage(ctx, to, name, src)
+		return c.sendMedia(ctx, to, name, src, "pic", opSendMsgImg, MsgTypeImage)
 	case kind == kindGIF && src.size <= maxImageSize:
 		return c.sendEmoticon(ctx, to, name, src)
 	case kind == kindVideo && src.size < maxVideoSize:
-		return c.sendVideo(ctx, to, name, src)
+		return c.sendMedia(ctx, to, name, src, "video", opSendVideo, MsgTypeVideo)
 	}
 	return c.sendFile(ctx, to, name, src)
 }
@@ -334,9 +332,9 @@ func sniffKind(head []byte, name string) fileKind {
 
 // send posts a message to one of the send endpoints, after waiting for its turn.
 func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return SentMessage{}, ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return SentMessage{}, err
 	}
 	if to == "" {
 		return SentMessage{}, &Error{Op: sd.op, Err: fmt.Errorf("%w: empty recipient", ErrUnknownContact)}

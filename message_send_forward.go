@@ -56,8 +56,7 @@ func forwardOf(m *Message) (sendReq, error) {
 			return unsupported("no md5 in the emoticon")
 		}
 		// The official client forwards emoticons with Scene 0 (PROTOCOL 8.7).
-		return sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
-			msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, EMoticonMd5: e.MD5}}, nil
+		return emoticonByMD5(e.MD5), nil
 	case m.MsgType == MsgTypeApp:
 		switch m.AppMsgType {
 		case 0, AppMsgTransfers, AppMsgRedEnvelopes:
@@ -116,9 +115,9 @@ func replaceAttachID(appmsg, mediaID string) (string, bool) {
 // [ErrLoggedOut] and [ErrRateLimited], and [ErrNotLoggedIn] before login. Revokes are paced
 // with the sends ([WithSendRate]).
 func (c *Client) Revoke(ctx context.Context, s SentMessage) error {
-	sess := c.sess()
-	if sess == nil || sess.self == "" {
-		return ErrNotLoggedIn
+	sess, err := c.loggedIn()
+	if err != nil {
+		return err
 	}
 	if s.MsgID == "" || s.ToUserName == "" {
 		return &Error{Op: opRevokeMsg, Err: errors.New("not a sent message: no MsgID or ToUserName")}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"math"
 	"mime"
@@ -63,22 +62,23 @@ func (w *headWriter) Write(p []byte) (int, error) {
 // again (see SendFile for how). A file over limit bytes or an empty one is refused, if
 // possible before reading it.
 func (c *Client) prepare(r io.Reader, limit int64) (*source, error) {
-	if s := c.sess(); s == nil || s.self == "" {
-		return nil, ErrNotLoggedIn // before reading r
+	if _, err := c.loggedIn(); err != nil {
+		return nil, err // before reading r
 	}
 	src := &source{buf: make([]byte, chunkSize)}
 	h := md5.New()
 	hw := &headWriter{b: make([]byte, 0, sniffLen)}
+	w := io.MultiWriter(h, hw)
 	var err error
 	rs, isSeeker := r.(io.ReadSeeker)
 	ra, isReaderAt := r.(io.ReaderAt)
 	switch {
 	case isSeeker && canSeek(rs):
-		err = src.fromSeeker(rs, limit, io.MultiWriter(h, hw))
+		err = src.fromSeeker(rs, limit, w)
 	case isReaderAt && !isSeeker:
-		err = src.fromReaderAt(ra, limit, io.MultiWriter(h, hw))
+		err = src.fromReaderAt(ra, limit, w)
 	default: // a plain reader, or one that cannot seek (an *os.File on a pipe)
-		err = src.spool(r, limit, h, hw)
+		err = src.spool(r, limit, w)
 	}
 	if err != nil {
 		src.close()
@@ -159,8 +159,8 @@ func (s *source) fromReaderAt(r io.ReaderAt, limit int64, w io.Writer) error {
 	return nil
 }
 
-// spool copies r to a temporary file, hashing it on the way; the file is the second pass.
-func (s *source) spool(r io.Reader, limit int64, h hash.Hash, hw *headWriter) error {
+// spool copies r to a temporary file, and to w on the way; the file is the second pass.
+func (s *source) spool(r io.Reader, limit int64, w io.Writer) error {
 	f, err := os.CreateTemp("", "wechat-upload-*")
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (s *source) spool(r io.Reader, limit int64, h hash.Hash, hw *headWriter) er
 		f.Close()
 		os.Remove(f.Name())
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h, hw), io.LimitReader(r, plusOne(limit)), s.buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, w), io.LimitReader(r, plusOne(limit)), s.buf)
 	if err != nil {
 		return err
 	}
@@ -199,9 +199,9 @@ type uploaded struct {
 // the last chunk's answer (PROTOCOL 9.1). A file over 25 MB is first offered to
 // webwxcheckupload (PROTOCOL 9.2), which may know it already.
 func (c *Client) upload(ctx context.Context, to, name, mediaType string, src *source) (uploaded, error) {
-	s := c.sess()
-	if s == nil || s.self == "" {
-		return uploaded{}, ErrNotLoggedIn
+	s, err := c.loggedIn()
+	if err != nil {
+		return uploaded{}, err
 	}
 	name = uploadName(name, src.head)
 	var check checkUploadResponse
@@ -419,17 +419,3 @@ func parseCheckUpload(body []byte) (checkUploadResponse, error) {
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
 func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
-
-// cookie returns the value of the named cookie the jar would send to u, or "".
-func (c *Client) cookie(u, name string) string {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return ""
-	}
-	for _, ck := range c.hc.Jar.Cookies(pu) {
-		if ck.Name == name {
-			return ck.Value
-		}
-	}
-	return ""
-}

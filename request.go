@@ -236,5 +236,28 @@ func encodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// cookie returns the value of the named cookie the jar would send to u, or "".
+func (c *Client) cookie(u, name string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	for _, ck := range c.hc.Jar.Cookies(pu) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// loggedIn returns the session once webwxinit has told the client who self is, or
+// ErrNotLoggedIn.
+func (c *Client) loggedIn() (*session, error) {
+	if s := c.sess(); s != nil && s.self != "" {
+		return s, nil
+	}
+	return nil, ErrNotLoggedIn
+}
+
 // ms formats a millisecond timestamp.
 func ms(n int64) string { return strconv.FormatInt(n, 10) }

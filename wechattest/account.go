@@ -217,11 +217,9 @@ func newIndex(a Account) *index {
 		sentRequests: make(map[string]RecommendInfo),
 	}
 	add := func(e *entity) {
-		if _, dup := ix.byID[e.id]; dup || e.id == "" {
-			return
+		if _, dup := ix.byID[e.id]; !dup && e.id != "" {
+			ix.addEntity(e)
 		}
-		ix.byID[e.id] = e
-		ix.all = append(ix.all, e)
 	}
 	self := a.Self
 	if self.ID == "" {
@@ -251,18 +249,11 @@ func newIndex(a Account) *index {
 				e.contact.ContactFlag = 1
 			}
 		}
-		if _, dup := ix.byID[c.ID]; !dup && c.ID != "" {
-			ix.contacts = append(ix.contacts, e)
-		}
 		add(e)
 	}
 	for _, g := range a.Groups {
 		g.Members = append([]Member(nil), g.Members...)
-		e := &entity{id: g.ID, kind: kindGroup, group: &g}
-		if _, dup := ix.byID[g.ID]; !dup && g.ID != "" {
-			ix.groups = append(ix.groups, e)
-		}
-		add(e)
+		add(&entity{id: g.ID, kind: kindGroup, group: &g})
 	}
 	for _, g := range ix.groups {
 		for _, m := range g.group.Members {

@@ -288,9 +288,8 @@ func (s *Server) takeEmptyLocked() bool {
 func (s *Server) serveGetMedia(w http.ResponseWriter, r *http.Request, host string) {
 	s.mu.Lock()
 	q := r.URL.Query()
-	_, file, _ := derivedHosts(s.cfg.mainHost)
 	ss := s.sessionByCookiesLocked(r)
-	if host != file && host != "file2."+s.cfg.mainHost || ss == nil || ss.ended != 0 ||
+	if !s.isFileHost(host) || ss == nil || ss.ended != 0 ||
 		q.Get("webwx_data_ticket") != ss.dataTicket || cookieValue(r, "webwx_data_ticket") != ss.dataTicket ||
 		q.Get("fromuser") != strconv.FormatInt(ss.uin, 10) && q.Get("fromuser") != ss.userName(s.acct.self.id) {
 		s.mu.Unlock()

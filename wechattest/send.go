@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -171,7 +172,7 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, int) 
 	if localID == "" || localID != clientID {
 		return nil, 1
 	}
-	if len(rule.types) > 0 && !containsInt(rule.types, int(typ)) {
+	if len(rule.types) > 0 && !slices.Contains(rule.types, int(typ)) {
 		return nil, 1
 	}
 	switch {
@@ -271,23 +272,21 @@ func (s *Server) handleRevoke(c *call) (obj, int) {
 				ClientMsgID: clientID, MsgID: svr,
 			})
 			s.broadcastLocked()
-			return obj{{"BaseResponse", baseResponse(0)}, {"Introduction", ""}, {"SysWording", ""}}, 0
+			return zeroRevoke(0), 0
 		}
 	}
 	return nil, 1
 }
 
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // chunkSize is the upload chunk size (PROTOCOL 9.1).
 const chunkSize = 524288
+
+// isFileHost reports whether host is a file host of the server's main host (PROTOCOL 2.2):
+// the derived one, or file2. before the main host.
+func (s *Server) isFileHost(host string) bool {
+	_, file, _ := derivedHosts(s.cfg.mainHost)
+	return host == file || host == "file2."+s.cfg.mainHost
+}
 
 // partialUpload is a chunked upload in progress.
 type partialUpload struct {
@@ -311,8 +310,7 @@ func uploadBody(ret int, mediaID string, startPos int64, thumb int, encry string
 
 // serveUpload answers webwxuploadmedia on the file host (PROTOCOL 9.1).
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, host string, body []byte) {
-	_, file, _ := derivedHosts(s.cfg.mainHost)
-	if host != file && host != "file2."+s.cfg.mainHost {
+	if !s.isFileHost(host) {
 		notFound(w)
 		return
 	}
