@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
@@ -18,35 +17,29 @@ import (
 // poll, delivers incoming messages to the handlers registered with [Client.Handle], and sends
 // messages.
 //
-// A Client is safe for concurrent use by multiple goroutines, with one exception: Handle,
-// HandleFunc and Use must be called before Run. Run may not be called again while it runs.
+// A Client is safe for concurrent use by multiple goroutines, and handlers may be registered
+// while Run runs. Run may not be called again while it runs. Create a Client with [New]: the
+// zero Client is not logged in and cannot log in (Login and Run return an error saying so).
+//
+// Each piece of a Client's state has one owner, which the others ask: the session holder (the
+// credentials, the state, the running session), the ledger (what was delivered and handled,
+// and the sync position a restart resumes from), the contact store (the address book and the
+// contacts' IDs), the persister (the [SessionStore]) and the router (handlers and
+// middleware). The package documentation draws how they fit together.
 type Client struct {
-	cfg config
-	hc  *http.Client
-	log *slog.Logger
+	cfg config       // set by New, read-only after
+	log *slog.Logger // cfg.logger, or a discarding logger
+	hc  *http.Client // a copy of the caller's, with the jar and redirect policy of the Client
+	jar *recordingJar
 	ids idSource
 
-	jar *recordingJar
-
-	mu        sync.Mutex
-	session   *session  // nil until Login succeeds; replaced, never mutated in place
-	committed syncState // the keys a restart resumes from: every message before them handled
-	state     State
-	pushHint  pushHint // the last session's uin and host, for push login after it ended
-
-	routes     []route
-	middleware []Middleware
-
-	contacts    contactStore
-	sent        sentSet
-	pacer       *pacer    // spaces sends (WithSendRate); nil when off
-	handled     recentSet // MsgIds handled lately, persisted with the session
-	running     atomic.Bool
-	saveMu      sync.Mutex // serialises session saves
-	bookMu      sync.Mutex // guards bookCache, bookVersion
-	bookCache   []Contact  // the address book as last saved
-	bookVersion uint64
-	saveCh      chan struct{} // wakes saveLoop
+	sess     sessionHolder // the current session, its state and the run using it (session.go)
+	ledger   ledger        // delivery state and the committed sync position (ledger.go)
+	contacts contactStore  // the address book and identities (contact_store.go)
+	persist  persister     // the SessionStore side (persist.go)
+	routes   router        // handlers and middleware (handler.go)
+	sent     sentSet       // the messages this Client sent, to drop their echoes (handler.go)
+	pacer    *pacer        // spaces sends (WithSendRate); nil when off
 }
 
 // Mode selects the login variant (PROTOCOL 4.5).
@@ -106,6 +99,9 @@ type config struct {
 	keepalive      time.Duration
 	autoRelogin    bool
 	skipBacklog    bool
+	grace          time.Duration                                    // WithShutdownGrace
+	errorHandler   func(ctx context.Context, m *Message, err error) // WithErrorHandler (handler.go)
+	callTimeout    time.Duration                                    // the caller's http.Client.Timeout, or defaultCallTimeout
 }
 
 // An Option configures a Client. Options are applied in order; the last wins.
@@ -114,6 +110,13 @@ type Option func(*config)
 // WithHTTPClient makes the Client send every request through hc. The Client works on a copy of
 // hc, to which it adds a cookie jar if hc has none, and a redirect policy that follows no
 // redirects (PROTOCOL 3.6). A nil hc means a default client.
+//
+// The Client sets a deadline on every request itself, through the request's context: the
+// long polls (synccheck, the login poll), which the server holds for about 25 s, get 35 s;
+// uploads get a time that grows with the chunk's size; downloads must send their headers
+// within the per-call deadline, then stream for as long as the caller's ctx allows; every
+// other call gets hc.Timeout if it is set, else 15 s. hc.Timeout itself is not applied to the
+// copy, so that a client-wide Timeout shorter than the long poll cannot cut it.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
 }
@@ -208,11 +211,30 @@ func WithAutoRelogin(on bool) Option {
 	return func(c *config) { c.autoRelogin = on }
 }
 
-// WithSkipBacklog makes the Client skip, without handling, the messages older than the login
-// (the backlog the server sends right after it), for bots that must not answer old messages.
+// WithSkipBacklog makes the Client skip, without handling, the backlog of a new login: the
+// messages the server held for the account before the login, which it sends in the first
+// webwxsync rounds after webwxinit (until its first answer without ContinueFlag, or the first
+// synccheck reporting nothing new). It is judged by this position in the sync, never by
+// clocks, so a live message is never skipped for a timestamp. A resumed session (a stored
+// session, see [WithSessionStore]) has no backlog: what arrived while the program was not
+// running is delivered, as a restart must lose nothing.
 func WithSkipBacklog(on bool) Option {
 	return func(c *config) { c.skipBacklog = on }
 }
+
+// WithShutdownGrace sets how long handlers in flight may still run when Run's ctx ends, as
+// http.Server.Shutdown lets requests finish: their ctx stays valid during the grace, so that
+// their replies are still sent, and then ends. A handler that returns after its ctx ended is
+// not recorded as handled: its message is delivered again when the stored session is resumed.
+// d <= 0 means 10 s.
+func WithShutdownGrace(d time.Duration) Option {
+	return func(c *config) { c.grace = d }
+}
+
+const (
+	defaultGrace       = 10 * time.Second
+	defaultCallTimeout = 15 * time.Second
+)
 
 // New returns a Client configured by opts. It does no I/O and cannot fail.
 func New(opts ...Option) *Client {
@@ -220,8 +242,12 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.DiscardHandler)
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.errorHandler == nil {
+		cfg.errorHandler = reportHandlerError(cfg.logger)
 	}
 	if cfg.qrHandler == nil {
 		cfg.qrHandler = func(q QRCode) { q.write(os.Stderr) }
@@ -241,41 +267,71 @@ func New(opts ...Option) *Client {
 	if cfg.workers <= 0 {
 		cfg.workers = 8
 	}
+	if cfg.grace <= 0 {
+		cfg.grace = defaultGrace
+	}
 	hc := new(http.Client)
 	if cfg.httpClient != nil {
 		*hc = *cfg.httpClient
 	}
+	cfg.callTimeout = defaultCallTimeout
+	if hc.Timeout > 0 {
+		cfg.callTimeout = hc.Timeout
+	}
+	hc.Timeout = 0 // every request gets its own deadline (do)
 	if hc.Jar == nil {
 		hc.Jar, _ = cookiejar.New(nil) // never fails with nil options
 	}
 	jar := &recordingJar{inner: hc.Jar}
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: hc, log: cfg.logger, jar: jar, saveCh: make(chan struct{}, 1), pacer: newPacer(cfg.send)}
+	return &Client{cfg: cfg, log: log, hc: hc, jar: jar, persist: newPersister(cfg.store), pacer: newPacer(cfg.send)}
 }
 
-// Run logs in if needed ([Client.Login]), initialises the session, starts loading the contacts
-// and runs the sync loop, handing every incoming message to the handlers, until ctx ends or
-// the server ends the session.
+// errZeroClient is returned by the zero Client's Login and Run.
+var errZeroClient = errors.New("wechat: Client not created with wechat.New")
+
+// Run logs in if needed ([Client.Login]), starts loading the contacts and runs the sync loop,
+// handing every incoming message to the handlers, until ctx ends or the session ends.
+//
+// Delivery is exactly once across restarts with a [SessionStore]: Run records which messages
+// were handled and commits the sync position (the one a restart resumes from) only past
+// batches whose messages were all handled, saving both as they advance, also while a handler
+// is still busy. At most 1,024 fetched messages wait for their batch to be committed: when
+// that many are open (a handler blocking one chat holds up the commits), Run fetches nothing
+// more until the oldest batch is committed. A crash may deliver again the messages whose
+// handlers were running; a clean stop delivers nothing twice.
+//
+// When ctx ends, Run stops like http.Server.Shutdown: it fetches no new batch, lets the
+// handlers in flight finish with a ctx that stays valid for the grace of [WithShutdownGrace]
+// (10 s by default), so that their replies are sent, and does not start the messages still
+// queued. Handlers cut off by the end of the grace, and the messages not started, are not
+// recorded as handled, so they are delivered again when the session is resumed. The session
+// is saved, the state becomes [StateStopped] and Run returns ctx.Err(); the session stays
+// usable for the send methods and a later Run.
 //
 // Run always returns a non-nil error: ctx.Err() after ctx ends; an error matching
-// [ErrLoggedOut] when the server ended the session (unless [WithAutoRelogin]); otherwise the
-// error that stopped it (a refused login, for example). Network errors during the loop are
-// retried with backoff and never end Run on their own. When Run returns, every goroutine it
-// started, handlers included, has returned.
+// [ErrLoggedOut] when the server ended the session (unless [WithAutoRelogin]; the messages
+// fetched already are handled first) or [Client.Logout] was called; [ErrLeaseHeld] or
+// [ErrLeaseLost] with a [SessionLocker]; otherwise the error that stopped it (a refused login,
+// for example). Network errors during the loop are retried with backoff and never end Run on
+// their own. When Run returns, every goroutine it started, handlers included, has returned.
 func (c *Client) Run(ctx context.Context) error {
-	if !c.running.CompareAndSwap(false, true) {
-		return errors.New("wechat: Run called while already running")
+	if c.log == nil {
+		return errZeroClient
 	}
-	defer c.running.Store(false)
+	if err := c.sess.startRun(); err != nil {
+		return err
+	}
+	defer c.sess.stopRun()
 	bo := backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}
 	for {
 		err := c.runSession(ctx)
+		if errors.Is(err, errLogoutCalled) {
+			return err
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		if errors.Is(err, ErrLoggedOut) {
-			c.loggedOut(ctx, err)
 		}
 		if !c.cfg.autoRelogin || !errors.Is(err, ErrLoggedOut) {
 			return err
@@ -287,15 +343,71 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// runSession runs one session from login to its end. When the server ends the session, the
-// error matches ErrLoggedOut and Run cleans up with loggedOut.
+// runSession runs one session from login to its end, and cleans up after it: a stop by ctx
+// saves the session, an end by the server or by Logout clears it.
 func (c *Client) runSession(ctx context.Context) error {
-	if c.sess() == nil {
-		if err := c.Login(ctx); err != nil {
+	sctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
+	c.sess.attach(end)
+	defer c.sess.detach()
+
+	if err := c.connect(sctx); err != nil {
+		if c.sess.logoutAsked() {
+			c.logout(ctx)
+			return errLogoutCalled
+		}
+		if ctx.Err() == nil {
+			c.setState(StateLoggedOut, err)
+		}
+		return ctxErr(ctx, err)
+	}
+	c.setState(StateOnline, nil)
+	c.save(sctx)
+
+	// The handlers' context outlives ctx by the grace: replies in flight are still sent.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	d := c.newDispatcher(hctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.loadContacts(sctx) })
+	wg.Go(func() { c.persist.loop(sctx, c.save) })
+	if c.cfg.keepalive > 0 {
+		wg.Go(func() { c.keepaliveLoop(sctx) })
+	}
+	err := c.syncLoop(sctx, d)
+	end(err)
+	logout := c.sess.logoutAsked()
+	// A stop asked by the caller leaves the queued messages for the next run; a session the
+	// server ended cannot fetch them again, so they are handled now.
+	d.stop(ctx.Err() != nil || logout, c.cfg.grace, hcancel)
+	wg.Wait()
+	switch {
+	case logout:
+		c.logout(ctx)
+		return errLogoutCalled
+	case errors.Is(err, ErrLoggedOut):
+		c.loggedOut(ctx, err)
+		return err
+	}
+	// Whatever was handled before the end is saved, so a restart resumes after it.
+	c.saveNow(ctx)
+	c.setState(StateStopped, ctxErr(ctx, err))
+	return err
+}
+
+// connect makes the session ready for use, if it is not: a login if there is no session,
+// webwxinit and webwxstatusnotify if it is not initialised, then a save.
+func (c *Client) connect(ctx context.Context) error {
+	if s := c.sess.get(); s != nil && s.inited {
+		return nil
+	}
+	c.setState(StateLoggingIn, nil)
+	if c.sess.get() == nil {
+		if err := c.login(ctx); err != nil {
 			return err
 		}
 	}
-	if !c.sess().inited { // a resumed session was initialised by Login's check
+	if !c.sess.get().inited { // a resumed session was initialised by restore's check
 		if err := c.webwxInit(ctx); err != nil {
 			return err
 		}
@@ -306,35 +418,8 @@ func (c *Client) runSession(ctx context.Context) error {
 		}
 		c.log.Warn("statusnotify failed", "op", opStatusNotify, "err", err)
 	}
-	c.setState(StateOnline, nil)
 	c.save(ctx)
-
-	// The handlers' context outlives the loop's: when the server ends the session, the
-	// messages already fetched are still handled before Run returns.
-	hctx, hcancel := context.WithCancel(ctx)
-	defer hcancel()
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	d := c.newDispatcher(hctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { c.loadContacts(lctx) })
-	wg.Go(func() { c.saveLoop(lctx) })
-	if c.cfg.keepalive > 0 {
-		wg.Go(func() { c.keepaliveLoop(lctx) })
-	}
-	err := c.syncLoop(lctx, d)
-	cancel()
-	d.wait()
-	hcancel()
-	wg.Wait()
-	if errors.Is(err, ErrLoggedOut) {
-		return err // nothing to save: loggedOut clears the store
-	}
-	// Whatever was handled before the end is saved, so a restart resumes after it.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	c.save(sctx)
-	scancel()
-	return err
+	return nil
 }
 
 // loggedOut handles the end of a session by the server: a best-effort webwxlogout
@@ -344,33 +429,70 @@ func (c *Client) loggedOut(ctx context.Context, cause error) {
 	if e := (*Error)(nil); errors.As(cause, &e) && e.Ret == 1100 {
 		typ = "0"
 	}
-	if s := c.sess(); s != nil {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if s := c.sess.get(); s != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		c.webwxLogout(lctx, s, typ)
 		cancel()
 	}
-	c.endSession()
+	c.end(false)
 	c.clearStore(ctx, true)
 	c.setState(StateLoggedOut, cause)
 }
 
 // Logout ends the session: it calls webwxlogout, forgets the session and clears the session
-// store. It returns ErrNotLoggedIn if there is no session. Call it when Run is not running, or
-// cancel Run's context afterwards: Run then stops on the server's logged-out answer.
+// store, so that no file or key holding the credentials is left. While Run runs, Logout asks
+// it to stop (the handlers in flight may finish within the grace of [WithShutdownGrace]; the
+// messages still queued are dropped with the session) and returns once Run has logged out;
+// Run then returns an error matching [ErrLoggedOut]. The state becomes [StateLoggedOut].
+//
+// Logout returns [ErrNotLoggedIn] if there is no session and Run is not running, and ctx.Err()
+// if ctx ends first (the logout then completes in Run, or locally on a best-effort basis).
 func (c *Client) Logout(ctx context.Context) error {
-	s := c.sess()
-	if s == nil {
+	if c.log == nil {
 		return ErrNotLoggedIn
 	}
-	c.webwxLogout(ctx, s, "0")
-	c.endSession()
-	c.mu.Lock()
-	c.pushHint = pushHint{} // a logout by the user: no push login to this account next time
-	c.mu.Unlock()
+	if done := c.sess.askLogout(); done != nil {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if c.sess.get() == nil {
+		return ErrNotLoggedIn
+	}
+	c.logout(ctx)
+	return ctx.Err()
+}
+
+// logout does what Logout promises.
+func (c *Client) logout(ctx context.Context) {
+	if s := c.sess.get(); s != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		c.webwxLogout(lctx, s, "0")
+		cancel()
+	}
+	c.end(true)
 	c.jar.reset()
 	c.clearStore(ctx, false)
 	c.setState(StateLoggedOut, nil)
-	return ctx.Err()
+}
+
+// WaitOnline blocks until the session is online (Run is receiving; see [StateOnline]), for
+// code that sends from outside the handlers. It returns ctx.Err() if ctx ends first.
+func (c *Client) WaitOnline(ctx context.Context) error {
+	for {
+		st, changed := c.sess.current()
+		if st == StateOnline {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // keepaliveLoop sends webwxstatusnotify every cfg.keepalive until ctx ends (WithKeepalive).
@@ -387,52 +509,4 @@ func (c *Client) keepaliveLoop(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// sess returns the current session, or nil.
-func (c *Client) sess() *session {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.session
-}
-
-// updateSession applies f to a copy of the session and installs the copy.
-func (c *Client) updateSession(f func(s *session)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.session == nil {
-		return
-	}
-	s := *c.session
-	f(&s)
-	c.session = &s
-}
-
-// endSession forgets the session; its uin and host stay as the hint for a push login.
-func (c *Client) endSession() {
-	c.mu.Lock()
-	if c.session != nil {
-		c.pushHint = pushHint{uin: c.session.uin, main: c.session.hosts.main}
-	}
-	c.session = nil
-	c.committed = syncState{}
-	c.mu.Unlock()
-	c.contacts.reset()
-}
-
-// installSession makes s the current session, with a fresh contact store.
-func (c *Client) installSession(s *session) {
-	c.mu.Lock()
-	c.session = s
-	c.committed = syncState{s.syncKey, s.syncCheckKey}
-	c.mu.Unlock()
-	c.contacts.reset()
-}
-
-// commit records keys as the ones a restart resumes from, and wakes the saver.
-func (c *Client) commit(keys syncState) {
-	c.mu.Lock()
-	c.committed = keys
-	c.mu.Unlock()
-	c.saveSoon()
 }

@@ -236,7 +236,7 @@ func (c *Client) decodeContacts(op string, raws []json.RawMessage, self string) 
 
 // Self returns the logged-in account. It returns false before webwxinit has run.
 func (c *Client) Self() (Contact, bool) {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil || s.self == "" {
 		return Contact{}, false
 	}
@@ -277,10 +277,15 @@ func (c *Client) Contacts(kinds ...ContactKind) []Contact {
 			out = append(out, *ct)
 		}
 	}
-	slices.SortFunc(out, func(a, b Contact) int {
+	sortContacts(out)
+	return out
+}
+
+// sortContacts sorts by name, then ID, then UserName.
+func sortContacts(cs []Contact) {
+	slices.SortFunc(cs, func(a, b Contact) int {
 		return cmp.Or(strings.Compare(a.Name(), b.Name()), strings.Compare(a.ID, b.ID), strings.Compare(a.UserName, b.UserName))
 	})
-	return out
 }
 
 // ContactsByName returns the contacts whose remark name or nickname is exactly name (decoded,
@@ -331,7 +336,7 @@ func (c *Client) GroupMembers(ctx context.Context, group string) ([]Member, erro
 // loadGroup returns the group userName with its members, fetching it if it or its members
 // are not known.
 func (c *Client) loadGroup(ctx context.Context, op, userName string) (*Contact, error) {
-	if c.sess() == nil {
+	if c.sess.get() == nil {
 		return nil, ErrNotLoggedIn
 	}
 	g := c.contacts.get(userName)
@@ -398,7 +403,7 @@ func (c *Client) loadContacts(ctx context.Context) {
 // loadContactsOnce fetches every page of webwxgetcontact, then the groups: with allGroups
 // every group, else those whose members are not known.
 func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
 	}
@@ -443,7 +448,7 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 // webwxbatchgetcontact, at most 50 per request and inFlight requests at a time, and stores
 // them.
 func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight int) error {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
 	}

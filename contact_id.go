@@ -44,6 +44,8 @@ type identities struct {
 	pids   map[string]string // UserName → permanent id (StatusNotify code 4, friend requests)
 	minted map[string]string // IDs made in this session that no earlier key matched → the key made from
 	holder map[string]string // fingerprint key → the UserName holding it in this session
+
+	version uint64 // bumped by every change of the table, for the session saver
 }
 
 // resetSession forgets what belongs to the session, keeping the table.
@@ -71,6 +73,7 @@ func (r *identities) load(uin int64, keys map[string]string) {
 }
 
 func (r *identities) clearTable() {
+	r.version++
 	r.keys = make(map[string]string)
 	r.weak = make(map[string][]string)
 	r.refs = make(map[string]int)
@@ -78,6 +81,7 @@ func (r *identities) clearTable() {
 
 // setKey maps k to id ("": ambiguous), keeping refs.
 func (r *identities) setKey(k, id string) {
+	r.version++
 	if old, ok := r.keys[k]; ok {
 		r.refs[old]--
 	}
@@ -86,6 +90,7 @@ func (r *identities) setKey(k, id string) {
 }
 
 func (r *identities) deleteKey(k string) {
+	r.version++
 	if old, ok := r.keys[k]; ok {
 		r.refs[old]--
 		delete(r.keys, k)

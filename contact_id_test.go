@@ -82,7 +82,7 @@ func TestContactIDTable(t *testing.T) {
 	s.modify("@@g1", func(c *Contact) { c.NickName = "Team 2" })
 	assert.Equal(t, ids1["b"], idOf(&s, "@b1"), "a new remark does not change the ID")
 	assert.Equal(t, ids1["g"], idOf(&s, "@@g1"))
-	uin, table := s.exportIDs()
+	uin, table, _ := s.exportIDs()
 	assert.Equal(t, int64(1), uin)
 
 	// A new process, a new login: new UserNames; a is not in the chat list, b changed its
@@ -113,7 +113,7 @@ func TestContactIDTable(t *testing.T) {
 		&Contact{UserName: "@a3", NickName: "Ann", Kind: KindFriend},
 	)
 	assert.Equal(t, "fp:"+fingerprint("u", "Ann", "0", "", ""), idOf(&s3, "@a3"))
-	uin, _ = s3.exportIDs()
+	uin, _, _ = s3.exportIDs()
 	assert.Equal(t, int64(2), uin)
 }
 
@@ -126,7 +126,7 @@ func TestContactIDAmbiguous(t *testing.T) {
 	base := "fp:" + fingerprint("u", "Twin", "0", "", "")
 	assert.Equal(t, base, idOf(&s, "@x1"))
 	assert.Equal(t, base+"~2", idOf(&s, "@y1"))
-	_, table := s.exportIDs()
+	_, table, _ := s.exportIDs()
 	assert.Equal(t, "", table[keyName+fingerprint("u", "Twin", "0", "", "")], "marked ambiguous")
 
 	// Next login, the other order: the IDs follow the order, as documented.
@@ -171,7 +171,7 @@ func TestContactIDStaleFingerprint(t *testing.T) {
 	id := idOf(&s, "@a")
 	s.modify("@a", func(c *Contact) { c.NickName = "New" })
 	assert.Equal(t, id, idOf(&s, "@a"))
-	_, table := s.exportIDs()
+	_, table, _ := s.exportIDs()
 	assert.NotContains(t, table, keyName+fingerprint("u", "Old", "0", "", ""))
 	assert.Equal(t, id, table[keyName+fingerprint("u", "New", "0", "", "")])
 
@@ -206,7 +206,7 @@ func TestContactIDUpgradeMovesKeys(t *testing.T) {
 	assert.Equal(t, "alias:a1", idOf(&s, "@a"))
 	s.learnPID("@a", "wxid_a")
 	assert.Equal(t, "wxid_a", idOf(&s, "@a"))
-	_, table := s.exportIDs()
+	_, table, _ := s.exportIDs()
 	assert.Equal(t, "wxid_a", table["alias:a1"])
 	assert.Equal(t, "wxid_a", table["pid:wxid_a"])
 
@@ -216,7 +216,7 @@ func TestContactIDUpgradeMovesKeys(t *testing.T) {
 	// An ID from an earlier login sticks even when the permanent id shows up later.
 	var s2 contactStore
 	login(&s2, nil, &Contact{UserName: "@b", Alias: "b1", Kind: KindFriend})
-	_, table = s2.exportIDs()
+	_, table, _ = s2.exportIDs()
 	var s3 contactStore
 	s3.loadIDs(0, table)
 	login(&s3, map[string]string{"@b2": "wxid_b"}, &Contact{UserName: "@b2", Alias: "b1", Kind: KindFriend})

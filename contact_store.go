@@ -1,7 +1,9 @@
 package wechat
 
 import (
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -19,6 +21,9 @@ type contactStore struct {
 	ids         identities           // the identity table outlives sessions
 	renamed     map[string]bool      // UserNames whose ID changed, for fixMembersLocked
 	version     uint64               // bumped by every change of byName, for the session saver
+	epoch       string               // makes versions unique to this store
+	bookCache   []Contact            // the book as book last built it, at bookVersion
+	bookVersion uint64
 }
 
 // reset empties the store for a new session. The identity table stays.
@@ -29,6 +34,9 @@ func (s *contactStore) reset() {
 }
 
 func (s *contactStore) resetLocked() {
+	if s.epoch == "" {
+		s.epoch = strconv.FormatUint(rand.Uint64(), 36)
+	}
 	s.self = ""
 	s.byName = make(map[string]*Contact)
 	s.version++
@@ -345,11 +353,12 @@ func (s *contactStore) loadIDs(uin int64, keys map[string]string) {
 	s.ids.load(uin, keys)
 }
 
-// exportIDs returns the identity table and the account it belongs to.
-func (s *contactStore) exportIDs() (int64, map[string]string) {
+// exportIDs returns the identity table, the account it belongs to, and a version that grows
+// with every change of the table.
+func (s *contactStore) exportIDs() (int64, map[string]string, uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ids.uin, s.ids.export()
+	return s.ids.uin, s.ids.export(), s.ids.version
 }
 
 // restore fills the store with a saved address book of the same session, keeping the saved
@@ -384,16 +393,22 @@ func (s *contactStore) wasRestored() bool {
 	return s.restored
 }
 
-// book returns the address book with its version; the slice is rebuilt only when the store
-// changed since the last call, so that saving an unchanged book costs nothing.
-func (c *Client) book() []Contact {
-	c.contacts.mu.RLock()
-	v := c.contacts.version
-	c.contacts.mu.RUnlock()
-	c.bookMu.Lock()
-	defer c.bookMu.Unlock()
-	if c.bookCache == nil || c.bookVersion != v {
-		c.bookCache, c.bookVersion = c.Contacts(), v
+// book returns the address book, sorted as [Client.Contacts] sorts it, with a version that
+// differs whenever the book does. The slice is rebuilt only when the store changed since the
+// last call, so that saving an unchanged book costs nothing; callers must not modify it.
+func (s *contactStore) book() (string, []Contact) {
+	s.lock()
+	defer s.mu.Unlock()
+	if len(s.byName) == 0 {
+		return "", nil
 	}
-	return c.bookCache
+	if s.bookCache == nil || s.bookVersion != s.version {
+		out := make([]Contact, 0, len(s.byName))
+		for _, c := range s.byName {
+			out = append(out, *c)
+		}
+		sortContacts(out)
+		s.bookCache, s.bookVersion = out, s.version
+	}
+	return s.epoch + "." + strconv.FormatUint(s.version, 36), s.bookCache
 }

@@ -37,6 +37,11 @@ func TestLoginWaitsForConfirmation(t *testing.T) {
 			})
 		tr.RegisterRegexpResponder("GET", regexp.MustCompile(`^https://wx\.qq\.com/cgi-bin/mmwebwx-bin/webwxnewloginpage`),
 			httpmock.NewStringResponder(200, `<error><ret>0</ret><message></message><skey>@crypt_0a1b2c3d_00112233</skey><wxsid>Ab12Cd34Ef56Gh78</wxsid><wxuin>2212345678</wxuin><pass_ticket>AbCd%2BEf%2FGh%3D</pass_ticket><isgrayscale>1</isgrayscale></error>`))
+		// Login readies the session: webwxinit, then webwxstatusnotify.
+		tr.RegisterRegexpResponder("POST", regexp.MustCompile(`^https://wx\.qq\.com/cgi-bin/mmwebwx-bin/webwxinit`),
+			httpmock.NewStringResponder(200, `{"BaseResponse":{"Ret":0,"ErrMsg":""},"User":{"UserName":"@self","NickName":"me"},"SyncKey":{"Count":1,"List":[{"Key":1,"Val":1}]},"SKey":"@crypt_0a1b2c3d_00112234"}`))
+		tr.RegisterRegexpResponder("POST", regexp.MustCompile(`^https://wx\.qq\.com/cgi-bin/mmwebwx-bin/webwxstatusnotify`),
+			httpmock.NewStringResponder(200, `{"BaseResponse":{"Ret":0,"ErrMsg":""},"MsgID":"1"}`))
 		qrs := 0
 		c := wechat.New(
 			wechat.WithHTTPClient(&http.Client{Transport: tr}),

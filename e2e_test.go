@@ -166,8 +166,10 @@ func TestLoginScanThenConfirm(t *testing.T) {
 		assert.NoError(t, err)
 		assert.Less(t, r, int64(1<<31))
 	}
-	_, ok := c.Self()
-	assert.False(t, ok, "Login alone does not run webwxinit")
+	self, ok := c.Self()
+	assert.True(t, ok, "Login readies the session: webwxinit ran")
+	assert.Equal(t, srv.UserName("self"), self.UserName)
+	assert.Equal(t, wechat.StateStopped, c.State(), "logged in, no loop running")
 }
 
 func TestLoginQRExpiry(t *testing.T) {

@@ -10,9 +10,12 @@ const (
 	StateLoggingIn                 // restoring a stored session, waiting for a push-login confirmation or a QR scan
 	StateOnline                    // initialised; the sync loop is receiving
 	StateReconnecting              // the push host does not answer; the loop retries with backoff
+	// StateStopped: logged in, with no sync loop receiving: after Login and before Run, or
+	// after Run returned because its ctx ended. The send methods work; Run resumes.
+	StateStopped
 )
 
-var stateNames = [...]string{"logged out", "logging in", "online", "reconnecting"}
+var stateNames = [...]string{"logged out", "logging in", "online", "reconnecting", "stopped"}
 
 // String returns the state's name: "online", "reconnecting", ...
 func (s State) String() string {
@@ -75,11 +78,7 @@ func WithContactHandler(f func(ContactChange)) Option {
 }
 
 func (c *Client) setState(st State, err error) {
-	c.mu.Lock()
-	same := c.state == st
-	c.state = st
-	c.mu.Unlock()
-	if same {
+	if !c.sess.setState(st) {
 		return
 	}
 	c.log.Info("session state", "state", st.String(), "err", err)
@@ -90,9 +89,8 @@ func (c *Client) setState(st State, err error) {
 
 // State returns the current state of the session.
 func (c *Client) State() State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
+	st, _ := c.sess.current()
+	return st
 }
 
 // membersDiff returns the members of now not in before, and of before not in now.

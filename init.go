@@ -12,7 +12,7 @@ import (
 // webwxInit fetches self, the SyncKey, the new skey and the recent chats. A SyncKey the
 // session already has is kept, so a re-init does not replay or skip messages.
 func (c *Client) webwxInit(ctx context.Context) error {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
 	}
@@ -30,7 +30,6 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		ContactList []json.RawMessage `json:"ContactList"`
 		SyncKey     syncKey           `json:"SyncKey"`
 		SKey        string            `json:"SKey"`
-		SystemTime  flexInt           `json:"SystemTime"`
 		InviteStart flexInt           `json:"InviteStartCount"`
 	}
 	if err := c.postJSON(ctx, opInit, cgiURL(s.hosts.main, "webwxinit", q), req, &resp); err != nil {
@@ -43,7 +42,7 @@ func (c *Client) webwxInit(ctx context.Context) error {
 	if !resp.SyncKey.valid() && !s.syncKey.valid() {
 		return badResponse(opInit, errors.New("empty SyncKey"))
 	}
-	c.updateSession(func(s *session) {
+	c.sess.update(func(s *session) {
 		s.self = self
 		if resp.SKey != "" {
 			s.skey = resp.SKey
@@ -52,16 +51,10 @@ func (c *Client) webwxInit(ctx context.Context) error {
 			s.syncKey = resp.SyncKey
 		}
 		s.inited = true
-		s.loginTime = int64(resp.SystemTime)
-		if s.loginTime == 0 {
-			s.loginTime = time.Now().Unix()
-		}
 	})
-	c.mu.Lock()
-	if !c.committed.syncKey.valid() {
-		c.committed = syncState{c.session.syncKey, c.session.syncCheckKey}
+	if s := c.sess.get(); s != nil {
+		c.ledger.startAt(syncState{s.syncKey, s.syncCheckKey})
 	}
-	c.mu.Unlock()
 	c.contacts.setSelf(self)
 	c.contacts.setInviteStart(int(resp.InviteStart))
 	c.contacts.put(newContact(&resp.User, self))

@@ -72,8 +72,8 @@ type session struct {
 	self         string
 	syncKey      syncKey
 	syncCheckKey syncKey
-	inited       bool  // webwxinit succeeded for this session
-	loginTime    int64 // server time (SystemTime) of the last webwxinit
+	inited       bool // webwxinit succeeded for this session
+	resumed      bool // restored from the session store, not a new login
 }
 
 func (s *session) baseRequest() baseRequest {
@@ -108,25 +108,34 @@ func hostsFor(main string) hosts {
 	return h
 }
 
-// Login establishes a session. With a [SessionStore] it first resumes the stored session
-// (checked with webwxinit), then asks the phone to confirm a login without a scan (push
-// login, for an account that logged in before), and only then shows a QR code (see
-// [WithQRHandler]), waits until it is scanned and confirmed on the phone, and exchanges the
-// login ticket for a session. Run calls it when needed; call it yourself to log in before Run,
-// or to use the send methods without running the loop.
+// Login establishes a session and makes it ready for use: with a [SessionStore] it first
+// resumes the stored session (checked with webwxinit), then asks the phone to confirm a login
+// without a scan (push login, for an account that logged in before; it waits up to 2 minutes
+// for the confirmation), and only then shows a QR code (see [WithQRHandler]), waits until it
+// is scanned and confirmed on the phone, and exchanges the login ticket for a session. It
+// then runs webwxinit and webwxstatusnotify and saves the session.
+//
+// After Login the send, download and contact methods work without Run, and the state is
+// [StateStopped]; Run continues the same session without logging in again. Login returns
+// nil at once if the Client is logged in already. Run calls Login itself when needed.
 //
 // An expired or cancelled QR code is replaced by a new one, up to [WithMaxQRCodes] codes, then
 // Login returns [ErrQRExpired]. A refused login returns an *Error matching
 // [ErrLoginForbidden] carrying the server's ret code and message (1203: this account cannot
 // use web WeChat; try [ModeDesktop]). If ctx ends, Login returns ctx.Err().
 func (c *Client) Login(ctx context.Context) error {
-	c.setState(StateLoggingIn, nil)
-	err := c.login(ctx)
-	if err != nil {
-		c.setState(StateLoggedOut, err)
-		return err
+	if c.log == nil {
+		return errZeroClient
 	}
-	c.save(ctx)
+	if err := c.connect(ctx); err != nil {
+		if ctx.Err() == nil {
+			c.setState(StateLoggedOut, err)
+		}
+		return ctxErr(ctx, err)
+	}
+	if c.State() == StateLoggingIn { // connect logged in: not while Run runs
+		c.setState(StateStopped, nil)
+	}
 	return nil
 }
 
@@ -160,7 +169,7 @@ func (c *Client) qrLogin(ctx context.Context) error {
 		if err := c.newLoginPage(ctx, redirect); err != nil {
 			return ctxErr(ctx, err)
 		}
-		c.log.Info("login: logged in", "mode", c.cfg.mode.String(), "host", c.sess().hosts.main)
+		c.log.Info("login: logged in", "mode", c.cfg.mode.String(), "host", c.sess.get().hosts.main)
 		return nil
 	}
 	return ErrQRExpired
@@ -174,9 +183,7 @@ const pushLoginWait = 2 * time.Minute
 // (webwxpushloginurl, PROTOCOL 4.6), then polls like a QR login. It reports false when the
 // server or the user refuses, so that Login falls back to a QR code.
 func (c *Client) pushLogin(ctx context.Context) (bool, error) {
-	c.mu.Lock()
-	h := c.pushHint
-	c.mu.Unlock()
+	h := c.sess.pushHint()
 	if h.uin == 0 || h.main == "" {
 		return false, nil
 	}
@@ -211,7 +218,7 @@ func (c *Client) pushLogin(ctx context.Context) (bool, error) {
 	if err := c.newLoginPage(ctx, redirect); err != nil {
 		return false, ctxErr(ctx, err)
 	}
-	c.log.Info("login: logged in by push login", "host", c.sess().hosts.main)
+	c.log.Info("login: logged in by push login", "host", c.sess.get().hosts.main)
 	return true, nil
 }
 
@@ -437,7 +444,7 @@ func (c *Client) newLoginPage(ctx context.Context, redirect string) error {
 		passTicket: info.passTicket,
 		deviceID:   newDeviceID(),
 	}
-	c.installSession(s)
+	c.begin(s, nil)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wxkit/wechat/internal/redact"
 )
@@ -138,7 +139,7 @@ func (m *Media) SaveTo(path string) (n int64, err error) {
 // other failures, one matching [ErrLoggedOut] when the session ended, and [ErrNotLoggedIn]
 // before login.
 func (c *Client) Download(ctx context.Context, m *Message) (*Media, error) {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return nil, ErrNotLoggedIn
 	}
@@ -168,7 +169,7 @@ func (c *Client) Download(ctx context.Context, m *Message) (*Media, error) {
 // (webwxgetmsgimg with type=slave, PROTOCOL 10.1). It returns what [Client.Download]
 // returns, and an error matching [ErrNoMedia] for other messages.
 func (c *Client) DownloadThumbnail(ctx context.Context, m *Message) (*Media, error) {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return nil, ErrNotLoggedIn
 	}
@@ -237,7 +238,7 @@ func isHexDigit(c byte) bool {
 // webwxgeticon, with the group's EncryChatRoomId for a member who is not a contact. The
 // avatar is a JPEG. It returns what [Client.Download] returns.
 func (c *Client) Avatar(ctx context.Context, userName string) (*Media, error) {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return nil, ErrNotLoggedIn
 	}
@@ -300,16 +301,41 @@ func (c *Client) fetchMediaOnce(ctx context.Context, op, u string, file bool, rn
 		req.Header.Set("Range", rng)
 	}
 	c.log.Debug("request", "op", op, "host", req.URL.Host)
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	// The headers must come within the per-call deadline; the body streams for as long as
+	// the caller's ctx allows.
+	hctx, cancel := context.WithCancel(ctx)
+	wait := c.callTimeout(op, 0)
+	t := time.AfterFunc(wait, cancel)
+	resp, err := c.hc.Do(req.WithContext(hctx))
+	if fired := !t.Stop(); fired || err != nil {
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+		}
+		if fired && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within %v: %w", wait, context.DeadlineExceeded)
+		}
 		return nil, &Error{Op: op, Err: redact.Error(err)}
 	}
+	resp.Body = &cancelOnClose{resp.Body, cancel}
 	md, err := checkMedia(op, resp, file)
 	if err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
 	return md, nil
+}
+
+// cancelOnClose releases the context of a download when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // checkMedia checks that resp carries media, looking at its status and first bytes, and

@@ -513,6 +513,6 @@ func TestPacer(t *testing.T) {
 // loggedInClient returns a Client with a session, for the steps that need one but no server.
 func loggedInClient() *Client {
 	c := New()
-	c.session = &session{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, self: "@self", skey: "@crypt_0_1"}
+	c.sess.install(&session{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, self: "@self", skey: "@crypt_0_1"})
 	return c
 }

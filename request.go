@@ -38,8 +38,8 @@ const (
 	maxJSONBody     = 64 << 20 // a large account's contact page is a few MB
 	maxScriptBody   = 1 << 20  // window.x=...; bodies (the 201 avatar is the largest)
 	jsonContentType = "application/json;charset=UTF-8"
-	requestTimeout  = 30 * time.Second // any call but the long polls and uploads
-	uploadTimeout   = 2 * time.Minute  // one 512 KiB chunk
+	uploadTimeout   = 30 * time.Second // an upload chunk: this, plus a second per uploadRate bytes
+	uploadRate      = 32 << 10
 )
 
 // cgiURL returns https://host/cgi-bin/mmwebwx-bin/name?query.
@@ -58,7 +58,7 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reade
 		return nil, redact.Error(err)
 	}
 	req.Header.Set("User-Agent", c.cfg.userAgent)
-	if s := c.sess(); s != nil {
+	if s := c.sess.get(); s != nil {
 		req.Header.Set("Referer", "https://"+s.hosts.main+"/")
 	}
 	return req, nil
@@ -71,11 +71,7 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 	c.log.Debug("request", "op", op, "host", req.URL.Host)
 	// Every call gets a deadline (PROTOCOL 12.2); the long polls set their own, longer one.
 	if op != opSyncCheck && op != opLoginPoll {
-		timeout := requestTimeout
-		if op == opUploadMedia {
-			timeout = uploadTimeout
-		}
-		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		ctx, cancel := context.WithTimeout(req.Context(), c.callTimeout(op, req.ContentLength))
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
@@ -92,6 +88,16 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		return nil, nil, badResponse(op, fmt.Errorf("body larger than %d bytes", limit))
 	}
 	return resp, body, nil
+}
+
+// callTimeout returns the deadline of one call of op sending size bytes (see WithHTTPClient):
+// an upload's grows with its size, any other call gets the caller's http.Client.Timeout or
+// 15 s. The long polls set their own.
+func (c *Client) callTimeout(op string, size int64) time.Duration {
+	if op == opUploadMedia {
+		return uploadTimeout + time.Duration(max(size, 0)/uploadRate)*time.Second
+	}
+	return c.cfg.callTimeout
 }
 
 // getScript GETs a JavaScript-assignment endpoint and returns its body.
@@ -253,7 +259,7 @@ func (c *Client) cookie(u, name string) string {
 // loggedIn returns the session once webwxinit has told the client who self is, or
 // ErrNotLoggedIn.
 func (c *Client) loggedIn() (*session, error) {
-	if s := c.sess(); s != nil && s.self != "" {
+	if s := c.sess.get(); s != nil && s.self != "" {
 		return s, nil
 	}
 	return nil, ErrNotLoggedIn

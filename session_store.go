@@ -45,6 +45,9 @@ type Session struct {
 	// Contacts is the address book of the session, restored at once by a restart that
 	// resumes the session (the loader then refreshes it in the background).
 	Contacts []Contact `json:"contacts,omitempty"`
+	// ContactsVersion differs whenever Contacts differs (and is empty without contacts): a
+	// store may skip encoding an address book whose version it has just saved.
+	ContactsVersion string `json:"contacts_version,omitempty"`
 	// IDs is the identity table that gives contacts their [Contact.ID] across logins: stable
 	// keys ("pid:wxid_...", "uin:...", "alias:...", fingerprints) mapped to IDs, "" for a
 	// key two contacts shared. It belongs to the account Uin.
@@ -105,13 +108,15 @@ type SessionStore interface {
 }
 
 // FileStore is a [SessionStore] that keeps the session as JSON in one file, written with mode
-// 0600 and atomically (a temporary file beside it, synced, then renamed). It is safe for
-// concurrent use.
+// 0600 and atomically: a temporary file beside it (named after it, starting with a dot),
+// synced, renamed over it, then the directory synced. A temporary file left behind by a
+// writer that was killed is removed by the next Load, Save or Clear, so that no copy of the
+// credentials outlives the session. It is safe for concurrent use.
 type FileStore struct {
-	path     string
-	mu       sync.Mutex
-	book     []Contact // the Contacts of the last save, and their encoding
-	bookJSON []byte
+	path        string
+	mu          sync.Mutex
+	bookVersion string // the ContactsVersion of the last save, and its encoding
+	bookJSON    []byte
 }
 
 // NewFileStore returns a FileStore keeping the session in the file at path.
@@ -122,6 +127,7 @@ func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
 func (f *FileStore) Load(ctx context.Context) (*Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.removeTemps()
 	b, err := os.ReadFile(f.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNoSession
@@ -140,37 +146,19 @@ func (f *FileStore) Load(ctx context.Context) (*Session, error) {
 }
 
 // Save writes s atomically with mode 0600. The address book, the bulk of a large account's
-// session, is encoded again only when s.Contacts is not the slice of the previous save: the
-// Client hands the same slice while the book does not change.
+// session, is encoded again only when s.ContactsVersion is not that of the previous save.
 func (f *FileStore) Save(ctx context.Context, s *Session) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.removeTemps()
 	b, err := f.encode(s)
 	if err != nil {
 		return fmt.Errorf("wechat: encoding session: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".tmp*")
-	if err != nil {
+	if err := writeFileAtomic(f.path, b); err != nil {
 		return fmt.Errorf("wechat: saving session: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.Write(b)
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), f.path)
-		}
-		if err == nil {
-			return nil
-		}
-	}
-	tmp.Close()
-	return fmt.Errorf("wechat: saving session: %w", err)
+	return nil
 }
 
 // encode marshals s, reusing the encoding of an unchanged address book.
@@ -178,12 +166,12 @@ func (f *FileStore) encode(s *Session) ([]byte, error) {
 	if len(s.Contacts) == 0 {
 		return json.Marshal(s)
 	}
-	if len(f.book) != len(s.Contacts) || &f.book[0] != &s.Contacts[0] {
+	if s.ContactsVersion == "" || s.ContactsVersion != f.bookVersion {
 		enc, err := json.Marshal(s.Contacts)
 		if err != nil {
 			return nil, err
 		}
-		f.book, f.bookJSON = s.Contacts, enc
+		f.bookVersion, f.bookJSON = s.ContactsVersion, enc
 	}
 	type session Session // without its methods
 	return json.Marshal(struct {
@@ -192,23 +180,84 @@ func (f *FileStore) encode(s *Session) ([]byte, error) {
 	}{(*session)(s), f.bookJSON})
 }
 
-// Clear removes the file.
+// Clear removes the file and any temporary file of it.
 func (f *FileStore) Clear(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.removeTemps()
+	f.bookVersion, f.bookJSON = "", nil
 	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("wechat: clearing session: %w", err)
 	}
-	return nil
+	return syncDir(filepath.Dir(f.path))
+}
+
+// tempPattern is the os.CreateTemp pattern of the temporary files of a save of path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
+
+// removeTemps removes the temporary files a killed save of f.path left behind.
+func (f *FileStore) removeTemps() {
+	dir := filepath.Dir(f.path)
+	entries, _ := os.ReadDir(dir)
+	prefix := strings.TrimSuffix(tempPattern(f.path), "*")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && !e.IsDir() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// writeFileAtomic writes b to path with mode 0600: a temporary file in the same directory,
+// synced, renamed over path, then the directory synced, so that a crash leaves either the
+// old file or the new one. The temporary file is removed on any failure.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(b)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // recordingJar wraps the client's cookie jar and remembers every cookie with its attributes,
 // which net/http/cookiejar does not give back, so that a session can be saved and restored
 // with Domain and expiry intact (PROTOCOL 3.6, 12.3).
 type recordingJar struct {
-	inner http.CookieJar
-	mu    sync.Mutex
-	all   map[string]Cookie // by domain-or-host, path, name
+	inner   http.CookieJar
+	mu      sync.Mutex
+	all     map[string]Cookie // by domain-or-host, path, name
+	version uint64            // bumped by every change of all
 }
 
 func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
@@ -219,6 +268,7 @@ func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 	if j.all == nil {
 		j.all = make(map[string]Cookie)
 	}
+	j.version++
 	for _, c := range cookies {
 		rc := Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Secure: c.Secure, HTTPOnly: c.HttpOnly}
 		if rc.Path == "" || rc.Path[0] != '/' {
@@ -248,8 +298,8 @@ func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 
 func (j *recordingJar) Cookies(u *url.URL) []*http.Cookie { return j.inner.Cookies(u) }
 
-// snapshot returns the live cookies.
-func (j *recordingJar) snapshot() []Cookie {
+// snapshot returns the live cookies, and the version of the jar.
+func (j *recordingJar) snapshot() ([]Cookie, uint64) {
 	now := time.Now()
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -259,7 +309,7 @@ func (j *recordingJar) snapshot() []Cookie {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, j.version
 }
 
 // restore puts saved cookies back into the jar, as if the server had set them again.
@@ -284,196 +334,5 @@ func (j *recordingJar) reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.all = nil
-}
-
-func keyVals(k syncKey) []KeyVal {
-	out := make([]KeyVal, len(k.List))
-	for i, p := range k.List {
-		out[i] = KeyVal{Key: int64(p.Key), Val: int64(p.Val)}
-	}
-	return out
-}
-
-func fromKeyVals(kv []KeyVal) syncKey {
-	k := syncKey{Count: flexInt(len(kv)), List: make([]syncKeyPair, len(kv))}
-	for i, p := range kv {
-		k.List[i] = syncKeyPair{Key: flexInt(p.Key), Val: flexInt(p.Val)}
-	}
-	return k
-}
-
-// pushHint is what a push login needs from an earlier session.
-type pushHint struct {
-	uin  int64
-	main string
-}
-
-// snapshot returns the session to save: the credentials, the committed keys, the cookies and
-// the handled ids. It returns nil without a session.
-func (c *Client) snapshot() *Session {
-	c.mu.Lock()
-	s, committed := c.session, c.committed
-	c.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	_, ids := c.contacts.exportIDs()
-	return &Session{
-		Version:      sessionVersion,
-		Mode:         c.cfg.mode.String(),
-		MainHost:     s.hosts.main,
-		Uin:          s.uin,
-		Sid:          s.sid,
-		Skey:         s.skey,
-		PassTicket:   s.passTicket,
-		DeviceID:     s.deviceID,
-		SelfUserName: s.self,
-		SyncKey:      keyVals(committed.syncKey),
-		SyncCheckKey: keyVals(committed.syncCheckKey),
-		Cookies:      c.jar.snapshot(),
-		Handled:      c.handled.list(),
-		SavedAt:      time.Now().UTC(),
-		Contacts:     c.book(),
-		IDs:          ids,
-	}
-}
-
-// save writes the session to the store, if there is one. A failure is logged: the session
-// keeps running, and the next save tries again.
-func (c *Client) save(ctx context.Context) {
-	if c.cfg.store == nil {
-		return
-	}
-	c.saveMu.Lock()
-	defer c.saveMu.Unlock()
-	snap := c.snapshot()
-	if snap == nil {
-		return
-	}
-	if err := c.cfg.store.Save(ctx, snap); err != nil {
-		c.log.Warn("saving the session failed", "err", err)
-	}
-}
-
-// saveSoon asks the save loop to save the session.
-func (c *Client) saveSoon() {
-	select {
-	case c.saveCh <- struct{}{}:
-	default:
-	}
-}
-
-const saveInterval = time.Second
-
-// saveLoop saves the session when asked, at most once per saveInterval, until ctx ends.
-// Run saves once more after it has stopped its handlers.
-func (c *Client) saveLoop(ctx context.Context) {
-	if c.cfg.store == nil {
-		return
-	}
-	var (
-		last  time.Time
-		timer *time.Timer
-		fire  <-chan time.Time
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.saveCh:
-			if fire != nil {
-				continue // a save is already scheduled
-			}
-			timer = time.NewTimer(max(0, saveInterval-time.Since(last)))
-			fire = timer.C
-		case <-fire:
-			fire = nil
-			c.save(ctx)
-			last = time.Now()
-		}
-	}
-}
-
-// clearStore removes the stored session, if there is a store. With keepIDs (the server ended
-// the session), a Session that holds only the identity table replaces it, if the table is not
-// empty: an expired session must not cost the contacts their IDs (Contact.ID). Logout removes
-// everything.
-func (c *Client) clearStore(ctx context.Context, keepIDs bool) {
-	if c.cfg.store == nil {
-		return
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	c.saveMu.Lock()
-	defer c.saveMu.Unlock()
-	if uin, ids := c.contacts.exportIDs(); keepIDs && len(ids) > 0 {
-		st := &Session{Version: sessionVersion, Uin: uin, IDs: ids, SavedAt: time.Now().UTC()}
-		if err := c.cfg.store.Save(cctx, st); err != nil {
-			c.log.Warn("saving the contact IDs failed", "err", err)
-		}
-		return
-	}
-	if err := c.cfg.store.Clear(cctx); err != nil {
-		c.log.Warn("clearing the stored session failed", "err", err)
-	}
-}
-
-// restore resumes the stored session, checked with webwxinit (PROTOCOL 12.4). It reports false
-// when there is no usable stored session; the stored cookies then stay in the jar for a push
-// login. It returns an error only when the check failed for another reason than a dead
-// session (the network, ctx), in which case the stored session is kept for the next try.
-func (c *Client) restore(ctx context.Context) (bool, error) {
-	if c.cfg.store == nil {
-		return false, nil
-	}
-	st, err := c.cfg.store.Load(ctx)
-	if err != nil {
-		if !errors.Is(err, ErrNoSession) {
-			c.log.Warn("loading the stored session failed", "err", err)
-		}
-		return false, nil
-	}
-	c.contacts.loadIDs(st.Uin, st.IDs) // for this login or the next one, whichever it is
-	if st.MainHost == "" || st.Uin == 0 || st.Sid == "" {
-		return false, nil
-	}
-	c.jar.restore(st.Cookies)
-	c.handled.reset(st.Handled)
-	deviceID := st.DeviceID
-	if deviceID == "" {
-		deviceID = newDeviceID()
-	}
-	c.installSession(&session{
-		hosts:        hostsFor(st.MainHost),
-		uin:          st.Uin,
-		sid:          st.Sid,
-		skey:         st.Skey,
-		passTicket:   st.PassTicket,
-		deviceID:     deviceID,
-		syncKey:      fromKeyVals(st.SyncKey),
-		syncCheckKey: fromKeyVals(st.SyncCheckKey),
-	})
-	// The same session, so the same UserNames: the saved address book is good until the
-	// loader has refreshed it. webwxinit's contacts, put next, are fresher.
-	c.contacts.restore(st.Contacts)
-	err = c.webwxInit(ctx)
-	if err == nil {
-		c.log.Info("login: resumed the stored session", "host", st.MainHost)
-		return true, nil
-	}
-	c.endSession()
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	var e *Error
-	if errors.As(err, &e) && e.Ret != 0 || errors.Is(err, ErrBadResponse) {
-		c.log.Info("login: the stored session is no longer valid", "err", err)
-		return false, nil
-	}
-	return false, err
+	j.version++
 }

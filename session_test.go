@@ -268,7 +268,7 @@ func TestLogout(t *testing.T) {
 	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn)
 	assert.ErrorIs(t, c.Logout(t.Context()), wechat.ErrNotLoggedIn)
 	mu.Lock()
-	assert.Equal(t, []wechat.State{wechat.StateLoggingIn, wechat.StateLoggedOut}, states)
+	assert.Equal(t, []wechat.State{wechat.StateLoggingIn, wechat.StateStopped, wechat.StateLoggedOut}, states)
 	mu.Unlock()
 }
 
@@ -326,6 +326,7 @@ func TestSkipBacklog(t *testing.T) {
 		srv.ConfirmLogin()
 		b := startBot(t, srv, wechat.WithSkipBacklog(true))
 		require.NoError(t, srv.WaitOnline(t.Context()))
+		synctest.Wait() // the backlog is fetched; the client holds the next synccheck
 		srv.Deliver(wechattest.Text("friend", "new"))
 		assert.Equal(t, "new", b.next(t).Content)
 	})

@@ -134,11 +134,14 @@ func rawList(v []byte) ([]json.RawMessage, bool) {
 // syncLoop runs synccheck and webwxsync until ctx ends or the session ends (PROTOCOL 6.3).
 // Network errors and server hiccups are retried with backoff; they never end the loop.
 func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
 	}
-	push := pushHosts{hosts: append([]string{s.hosts.push}, s.hosts.pushFallbacks...)}
+	l := &syncRun{
+		push:    pushHosts{hosts: append([]string{s.hosts.push}, s.hosts.pushFallbacks...)},
+		backlog: c.cfg.skipBacklog && !s.resumed,
+	}
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	var (
 		failures int  // synccheck failures in a row
@@ -147,11 +150,13 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 	for {
 		var err error
 		if mustSync {
-			if err = c.syncAll(ctx, d); err == nil {
+			if err = c.syncAll(ctx, d, l); err == nil {
 				mustSync = false
+				l.backlog = false // the held messages are fetched: what follows is live
 			}
-		} else if mustSync, err = c.poll(ctx, &push); err == nil {
+		} else if mustSync, err = c.poll(ctx, &l.push); err == nil {
 			failures = 0
+			l.backlog = l.backlog && mustSync // nothing held: no backlog to skip
 		} else {
 			failures++
 		}
@@ -178,11 +183,17 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 	}
 }
 
+// syncRun is the sync loop's own state for one session.
+type syncRun struct {
+	push    pushHosts
+	backlog bool // WithSkipBacklog and the messages held before the login are still to come
+}
+
 // poll runs one synccheck on the current push host and reports whether webwxsync must
 // follow: any non-zero selector means "call webwxsync now" (PROTOCOL 6.1). A logged-out code
 // is an *Error matching ErrLoggedOut, an unknown code an *Error with that Ret.
 func (c *Client) poll(ctx context.Context, push *pushHosts) (bool, error) {
-	s := c.sess()
+	s := c.sess.get()
 	if s == nil {
 		return false, ErrNotLoggedIn
 	}
@@ -191,7 +202,9 @@ func (c *Client) poll(ctx context.Context, push *pushHosts) (bool, error) {
 		if e := (*Error)(nil); errors.As(err, &e) && e.Ret == 0 && !errors.Is(err, ErrBadResponse) {
 			push.next() // the host did not answer: try the next push host
 		}
-		c.setState(StateReconnecting, err)
+		if ctx.Err() == nil {
+			c.setState(StateReconnecting, err)
+		}
 		return false, err
 	}
 	switch {
@@ -257,9 +270,9 @@ func (c *Client) syncCheck(ctx context.Context, s *session, host string) (syncCh
 }
 
 // syncAll calls webwxsync until the server has nothing more (ContinueFlag 0).
-func (c *Client) syncAll(ctx context.Context, d *dispatcher) error {
+func (c *Client) syncAll(ctx context.Context, d *dispatcher, l *syncRun) error {
 	for range maxContinueRounds {
-		more, err := c.syncOnce(ctx, d)
+		more, err := c.syncOnce(ctx, d, l.backlog)
 		if err != nil || !more {
 			return err
 		}
@@ -268,11 +281,16 @@ func (c *Client) syncAll(ctx context.Context, d *dispatcher) error {
 }
 
 // syncOnce runs one webwxsync, applies the contact changes, hands every new message to the
-// dispatcher and advances the SyncKey in memory. The key a restart resumes from (the committed
-// one) advances only when the batch's messages have all been handled; a batch interrupted by
-// cancellation is fetched again.
-func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err error) {
-	s := c.sess()
+// dispatcher and advances the SyncKey in memory. It first waits while the ledger's window is
+// full. The position a restart resumes from (the committed one) advances only when the batch's
+// messages have all been handled; a batch interrupted by cancellation is fetched again. With
+// backlog, the batch's messages are recorded as handled without being handled
+// (WithSkipBacklog).
+func (c *Client) syncOnce(ctx context.Context, d *dispatcher, backlog bool) (more bool, err error) {
+	if err := c.ledger.waitRoom(ctx); err != nil {
+		return false, err
+	}
+	s := c.sess.get()
 	if s == nil {
 		return false, ErrNotLoggedIn
 	}
@@ -306,22 +324,23 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 	if resp.SyncCheckKey.valid() {
 		keys.syncCheckKey = resp.SyncCheckKey
 	}
-	b := d.begin(keys)
+	b := c.ledger.begin(keys)
 	msgs := make([]*Message, 0, len(resp.AddMsgList))
 	var fetch []string
-	backlog := c.backlogBefore()
 	for _, raw := range resp.AddMsgList {
 		m := decodeMessage(raw, s.self)
 		switch {
-		case m.MsgID != "" && d.seen(m.MsgID):
+		case m.MsgID != "" && c.ledger.seen(m.MsgID):
 			continue // handled already (PROTOCOL 14.20)
 		case m.MsgType == MsgTypeStatusNotify || m.MsgType == MsgTypeSysNotice:
 			c.contacts.learnIDs(m) // code 4 pairs UserNames with permanent ids (Contact.ID)
 			continue               // not user messages (PROTOCOL 7.5)
 		case m.IsSelf && c.sent.isOwn(ctx, m.MsgID):
 			continue // the echo of a message this Client sent
-		case m.CreateTime != 0 && m.CreateTime < backlog:
-			c.handled.add(m.MsgID) // WithSkipBacklog: older than the login
+		case backlog:
+			if c.ledger.claim(b, m.MsgID) { // WithSkipBacklog: held before the login
+				c.ledger.finish(b, m.MsgID, true)
+			}
 			continue
 		}
 		fetch = append(fetch, m.needsFetch(&c.contacts)...)
@@ -333,7 +352,7 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 		}
 	}
 	for _, m := range msgs {
-		if m.MsgID != "" && d.seen(m.MsgID) {
+		if !c.ledger.claim(b, m.MsgID) {
 			continue // twice in this batch
 		}
 		m.resolve(&c.contacts)
@@ -341,14 +360,15 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher) (more bool, err er
 			return false, err
 		}
 	}
-	d.seal(b)
+	c.ledger.seal(b)
 
-	c.updateSession(func(s *session) {
+	c.sess.update(func(s *session) {
 		s.syncKey, s.syncCheckKey = keys.syncKey, keys.syncCheckKey
 		if resp.SKey != "" {
 			s.skey = resp.SKey
 		}
 	})
+	c.persist.soon()
 	c.log.Debug("synced", "op", opSync, "messages", len(msgs), "continue", int(resp.ContinueFlag))
 	return resp.ContinueFlag != 0, nil
 }
@@ -408,19 +428,6 @@ func (c *Client) decodeMembers(raws []json.RawMessage) []Member {
 		out = append(out, newMember(&w))
 	}
 	return out
-}
-
-// backlogBefore returns the CreateTime below which messages are skipped: the server time of
-// the last webwxinit with WithSkipBacklog, else 0.
-func (c *Client) backlogBefore() int64 {
-	if !c.cfg.skipBacklog {
-		return 0
-	}
-	s := c.sess()
-	if s == nil {
-		return 0
-	}
-	return s.loginTime
 }
 
 // webwxLogout posts webwxlogout; the answer (a redirect) and any error are ignored.
