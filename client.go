@@ -402,6 +402,8 @@ func (c *Client) connect(ctx context.Context) error {
 		return nil
 	}
 	c.setState(StateLoggingIn, nil)
+	// What the login gave is saved even if a later step fails or ctx ends: a restart resumes it.
+	defer c.saveNow(ctx)
 	if c.sess.get() == nil {
 		if err := c.login(ctx); err != nil {
 			return err
@@ -418,7 +420,6 @@ func (c *Client) connect(ctx context.Context) error {
 		}
 		c.log.Warn("statusnotify failed", "op", opStatusNotify, "err", err)
 	}
-	c.save(ctx)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -147,18 +146,31 @@ func panicError(r any) error {
 	return fmt.Errorf("%w: %v\n%s", ErrHandlerPanic, r, debug.Stack())
 }
 
-// dispatcher runs handlers on a fixed set of workers owned by Run. Messages are assigned to a
-// worker by chat, so the messages of one chat are handled in order, and the number of
-// handlers running at once is bounded. A full queue blocks the sync loop (back-pressure)
-// instead of growing or dropping. It executes; the ledger keeps the books: every message is
-// claimed in the ledger before it is dispatched and finished there after its handler returned.
+// dispatcher runs handlers on a fixed set of workers owned by Run. Each chat has a queue, and
+// at most one worker takes a chat's messages at a time, so the messages of one chat are
+// handled one at a time and in order, while a handler that blocks holds up its own chat only.
+// The number of handlers running at once is bounded by the workers; the number of messages
+// queued is bounded by the ledger's window, which makes the sync loop wait (back-pressure)
+// instead of growing or dropping. The dispatcher executes; the ledger keeps the books: every
+// message is claimed in the ledger before it is dispatched and finished there after its
+// handler returned, or when it was not started.
 type dispatcher struct {
-	c      *Client
-	ctx    context.Context // the handlers'
-	seed   maphash.Seed
-	queues []chan item
-	wg     sync.WaitGroup
-	skip   atomic.Bool // stopping: queued messages are not started
+	c   *Client
+	ctx context.Context // the handlers'
+	wg  sync.WaitGroup
+
+	mu     sync.Mutex
+	wake   *sync.Cond
+	chats  map[string]*chatQueue // chats with messages queued or being handled
+	ready  []*chatQueue          // chats with messages queued and no worker, oldest first
+	closed bool                  // stop was called: workers exit once ready is empty
+	skip   bool                  // stopping: queued messages are not started
+}
+
+// chatQueue is one chat's messages waiting for their handler, oldest first.
+type chatQueue struct {
+	name  string
+	items []item
 }
 
 type item struct {
@@ -166,40 +178,55 @@ type item struct {
 	b *batch
 }
 
-const queueLen = 16
-
 // newDispatcher starts the workers. Handlers get ctx. The workers run until [dispatcher.stop].
 func (c *Client) newDispatcher(ctx context.Context) *dispatcher {
-	d := &dispatcher{c: c, ctx: ctx, seed: maphash.MakeSeed()}
-	d.queues = make([]chan item, c.cfg.workers)
-	for i := range d.queues {
-		q := make(chan item, queueLen)
-		d.queues[i] = q
-		d.wg.Go(func() {
-			for it := range q {
-				handled := false
-				if !d.skip.Load() {
-					handled = d.handle(it.m)
-				}
-				c.ledger.finish(it.b, it.m.MsgID, handled)
-				c.persist.soon()
-			}
-		})
+	d := &dispatcher{c: c, ctx: ctx, chats: make(map[string]*chatQueue)}
+	d.wake = sync.NewCond(&d.mu)
+	for range c.cfg.workers {
+		d.wg.Go(d.work)
 	}
 	return d
 }
 
-// dispatch hands m, claimed in b, to its chat's worker, waiting while that worker's queue is
-// full. If ctx ends first, m is finished as not handled.
-func (d *dispatcher) dispatch(ctx context.Context, m *Message, b *batch) error {
-	q := d.queues[maphash.String(d.seed, m.ChatUserName)%uint64(len(d.queues))]
-	select {
-	case q <- item{m, b}:
-		return nil
-	case <-ctx.Done():
-		d.c.ledger.finish(b, m.MsgID, false)
-		return ctx.Err()
+// work takes chats with messages waiting, and handles their messages in order, until stop.
+func (d *dispatcher) work() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		for len(d.ready) == 0 && !d.closed {
+			d.wake.Wait()
+		}
+		if len(d.ready) == 0 {
+			return
+		}
+		q := d.ready[0]
+		d.ready = d.ready[1:]
+		for len(q.items) > 0 {
+			it := q.items[0]
+			q.items = q.items[1:]
+			skip := d.skip
+			d.mu.Unlock()
+			handled := !skip && d.handle(it.m)
+			d.c.ledger.finish(it.b, it.m.MsgID, handled)
+			d.c.persist.soon()
+			d.mu.Lock()
+		}
+		delete(d.chats, q.name)
 	}
+}
+
+// dispatch queues m, claimed in b, behind the other messages of its chat.
+func (d *dispatcher) dispatch(m *Message, b *batch) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.chats[m.ChatUserName]
+	if q == nil {
+		q = &chatQueue{name: m.ChatUserName}
+		d.chats[m.ChatUserName] = q
+		d.ready = append(d.ready, q)
+		d.wake.Signal()
+	}
+	q.items = append(q.items, item{m, b})
 }
 
 // stop ends the workers, after the last dispatch. With skipQueued the messages queued and not
@@ -208,10 +235,10 @@ func (d *dispatcher) dispatch(ctx context.Context, m *Message, b *batch) error {
 // again. The handlers' ctx stays valid for grace, then cancel ends it; stop returns once every
 // worker has returned.
 func (d *dispatcher) stop(skipQueued bool, grace time.Duration, cancel context.CancelFunc) {
-	d.skip.Store(skipQueued)
-	for _, q := range d.queues {
-		close(q)
-	}
+	d.mu.Lock()
+	d.closed, d.skip = true, skipQueued
+	d.wake.Broadcast()
+	d.mu.Unlock()
 	t := time.AfterFunc(grace, cancel)
 	d.wg.Wait()
 	t.Stop()
@@ -270,6 +297,23 @@ func (s *sentSet) end(msgID string) {
 	s.inflight--
 	if s.inflight == 0 {
 		close(s.idle)
+	}
+}
+
+// list returns the ids of the messages sent lately, oldest first.
+func (s *sentSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids.list()
+}
+
+// reset replaces the ids by those a stored session saved.
+func (s *sentSet) reset(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = idRing{}
+	for _, id := range ids {
+		s.ids.add(id)
 	}
 }
 

@@ -252,29 +252,30 @@ func (l *ledger) changed() uint64 {
 	return l.version
 }
 
-// idRing remembers the last recentMax ids added. Its zero value is empty and ready; it is
-// not safe for concurrent use.
+// idRing remembers the last recentMax ids added; it grows as ids are added. Its zero value is
+// empty and ready; it is not safe for concurrent use.
 type idRing struct {
 	ids   map[string]struct{}
-	order []string
-	next  int
+	order []string // oldest first once full, from next
+	next  int      // where the next id goes, once full
 }
 
 // add records id and reports whether it was new.
 func (r *idRing) add(id string) bool {
 	if r.ids == nil {
 		r.ids = make(map[string]struct{})
-		r.order = make([]string, recentMax)
 	}
 	if _, ok := r.ids[id]; ok {
 		return false
 	}
-	if old := r.order[r.next]; old != "" {
-		delete(r.ids, old)
+	r.ids[id] = struct{}{}
+	if len(r.order) < recentMax {
+		r.order = append(r.order, id)
+		return true
 	}
+	delete(r.ids, r.order[r.next])
 	r.order[r.next] = id
 	r.next = (r.next + 1) % recentMax
-	r.ids[id] = struct{}{}
 	return true
 }
 
@@ -285,11 +286,7 @@ func (r *idRing) has(id string) bool {
 
 // list returns the ids, oldest first.
 func (r *idRing) list() []string {
-	out := make([]string, 0, len(r.ids))
-	for i := range r.order {
-		if id := r.order[(r.next+i)%len(r.order)]; id != "" {
-			out = append(out, id)
-		}
-	}
-	return out
+	out := make([]string, 0, len(r.order))
+	out = append(out, r.order[r.next:]...)
+	return append(out, r.order[:r.next]...)
 }

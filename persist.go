@@ -139,6 +139,7 @@ func (c *Client) snapshot() (*Session, saveMark) {
 		SyncCheckKey:    keyVals(led.position.syncCheckKey),
 		Cookies:         cookies,
 		Handled:         led.handled,
+		Sent:            c.sent.list(),
 		SavedAt:         time.Now().UTC(),
 		Contacts:        book,
 		ContactsVersion: bookVersion,
@@ -213,6 +214,7 @@ func (c *Client) restore(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	c.jar.restore(st.Cookies)
+	c.sent.reset(st.Sent)
 	deviceID := st.DeviceID
 	if deviceID == "" {
 		deviceID = newDeviceID()

@@ -40,6 +40,7 @@ type Session struct {
 	SyncCheckKey []KeyVal  `json:"sync_check_key,omitempty"`
 	Cookies      []Cookie  `json:"cookies"`
 	Handled      []string  `json:"handled,omitempty"` // MsgIds of the messages handled lately, oldest first
+	Sent         []string  `json:"sent,omitempty"`    // MsgIds of the messages this client sent lately, whose echoes are not delivered
 	SavedAt      time.Time `json:"saved_at"`
 
 	// Contacts is the address book of the session, restored at once by a restart that

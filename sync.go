@@ -356,9 +356,7 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher, backlog bool) (mor
 			continue // twice in this batch
 		}
 		m.resolve(&c.contacts)
-		if err := d.dispatch(ctx, m, b); err != nil {
-			return false, err
-		}
+		d.dispatch(m, b)
 	}
 	c.ledger.seal(b)
 
