@@ -116,7 +116,6 @@ func setup(t testing.TB, opts ...setupOption) *testSession {
 	}
 	if cfg.noRun {
 		require.NoError(t, ts.c.Login(t.Context()))
-		ts.done <- nil
 		ts.stop = func() {}
 		return ts
 	}

@@ -1,0 +1,124 @@
+package wechat_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxkit/wechat"
+)
+
+// bigSession returns a session holding secrets and a large address book, slow enough to
+// save that a kill lands in the middle of a save.
+func bigSession() *wechat.Session {
+	s := &wechat.Session{
+		Version: 1, MainHost: "wx2.qq.com", Uin: 2212345678, Sid: "SID-SECRET-0001",
+		Skey: "@crypt_SKEY-SECRET", PassTicket: "PASS-TICKET-SECRET",
+	}
+	for i := range 5000 {
+		s.Contacts = append(s.Contacts, wechat.Contact{UserName: fmt.Sprintf("@%064d", i), NickName: fmt.Sprintf("friend %d", i)})
+	}
+	return s
+}
+
+// saveLoop is the child process of TestFileStoreKilledMidSave (see TestMain): it saves a
+// session to path over and over until it is killed.
+func saveLoop(path string) {
+	store := wechat.NewFileStore(path)
+	s := bigSession()
+	fmt.Println("saving")
+	for i := 0; ; i++ {
+		s.SavedAt = time.Unix(int64(i), 0)
+		s.ContactsVersion = fmt.Sprint(i) // re-encode the book every time
+		if err := store.Save(context.Background(), s); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// TestFileStoreKilledMidSave: a process saving a session is killed (SIGKILL) 30 times at
+// random moments. The temporary files the kills leave are removed by the next save, which
+// leaves the session file alone; Clear then leaves nothing holding the credentials.
+func TestFileStoreKilledMidSave(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "session")
+	leftovers := 0
+	for range 30 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "WECHAT_TEST_SAVE_LOOP="+path)
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(out).ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "saving\n", line)
+		// Kill it as soon as a save has created its temporary file, after a random extra
+		// delay of up to a millisecond: mid-save, at different points of it.
+		require.Eventually(t, func() bool { return hasTemp(t, dir) }, 20*time.Second, 50*time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		if hasTemp(t, dir) {
+			leftovers++
+		}
+	}
+	assert.GreaterOrEqual(t, leftovers, 10, "few kills left a temporary file: the test proves little")
+
+	store := wechat.NewFileStore(path)
+	require.NoError(t, store.Save(t.Context(), bigSession()))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "files left beside the session: %v", entries)
+	assert.Equal(t, "session", entries[0].Name())
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	got, err := store.Load(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, got.Contacts, 5000)
+
+	require.NoError(t, store.Clear(t.Context()))
+	entries, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+// hasTemp reports whether dir holds a temporary file of a save of "session".
+func hasTemp(t *testing.T, dir string) bool {
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".session.tmp") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFileStoreClearRemovesTemps: Clear removes a stale temporary file holding the skey.
+func TestFileStoreClearRemovesTemps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "session")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".session.tmp123"), []byte(`{"skey":"@crypt_SKEY-SECRET"}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other"), []byte("keep"), 0o600))
+	require.NoError(t, wechat.NewFileStore(path).Clear(t.Context()))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "other", entries[0].Name(), "only the store's own files are removed")
+	b, _ := os.ReadFile(filepath.Join(dir, "other"))
+	assert.False(t, bytes.Contains(b, []byte("SECRET")))
+}
