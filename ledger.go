@@ -70,13 +70,6 @@ func (l *ledger) reset(position syncState, handled []string) {
 	l.version++
 }
 
-// position returns the committed keys.
-func (l *ledger) position() syncState {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.committed
-}
-
 // startAt sets the committed position if there is none yet (a new session's first
 // webwxinit).
 func (l *ledger) startAt(keys syncState) {
@@ -104,13 +97,6 @@ func (l *ledger) waitRoom(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// full reports whether the window is full.
-func (l *ledger) full() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open >= deliveryWindow
 }
 
 // begin opens a batch that advances the position to keys once handled.
@@ -243,13 +229,6 @@ func (l *ledger) snapshot() ledgerSnapshot {
 		ids = append(ids, b.ids...)
 	}
 	return ledgerSnapshot{position: l.committed, handled: ids, version: l.version}
-}
-
-// changed returns the version of the books, which grows with every change a snapshot shows.
-func (l *ledger) changed() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.version
 }
 
 // idRing remembers the last recentMax ids added; it grows as ids are added. Its zero value is
