@@ -3,6 +3,7 @@ package wechat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -324,6 +325,11 @@ func (c *Client) Run(ctx context.Context) error {
 		return err
 	}
 	defer c.sess.stopRun()
+	ctx, release, err := c.lease(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	bo := backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}
 	for {
 		err := c.runSession(ctx)
@@ -331,16 +337,57 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		if !c.cfg.autoRelogin || !errors.Is(err, ErrLoggedOut) {
 			return err
 		}
 		c.log.Info("session ended; logging in again", "err", err)
 		if err := backoff.Sleep(ctx, bo.Next()); err != nil {
-			return err
+			return context.Cause(ctx)
 		}
 	}
+}
+
+// lease takes the lease on the account when the store is a SessionLocker, and returns a
+// context that ends, with the lease's error as its cause, when the lease is lost; the session
+// is fenced at once then, so that nothing more is sent. release gives the lease up and stops
+// the watch. Without a SessionLocker, ctx is returned as it is.
+func (c *Client) lease(ctx context.Context) (context.Context, func(), error) {
+	lk, ok := c.persist.store.(SessionLocker)
+	if !ok {
+		return ctx, func() {}, nil
+	}
+	l, err := lk.Lock(ctx)
+	if err != nil {
+		return nil, nil, ctxErr(ctx, err)
+	}
+	c.sess.unfence()
+	c.log.Info("lease taken", "token", l.Token())
+	lctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-l.Done():
+			err := l.Err()
+			if !errors.Is(err, ErrLeaseLost) {
+				err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+			}
+			c.sess.fence(err)
+			c.log.Warn("lease lost; stopping", "err", err)
+			cancel(err)
+		case <-lctx.Done():
+		}
+	})
+	return lctx, func() {
+		cancel(nil)
+		wg.Wait()
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if err := l.Release(rctx); err != nil {
+			c.log.Warn("releasing the lease failed", "err", err)
+		}
+	}, nil
 }
 
 // runSession runs one session from login to its end, and cleans up after it: a stop by ctx
@@ -377,14 +424,22 @@ func (c *Client) runSession(ctx context.Context) error {
 	err := c.syncLoop(sctx, d)
 	end(err)
 	logout := c.sess.logoutAsked()
+	fenced := errors.Is(context.Cause(ctx), ErrLeaseLost)
+	grace := c.cfg.grace
+	if fenced {
+		grace = 0 // another process holds the account now: stop at once
+	}
 	// A stop asked by the caller leaves the queued messages for the next run; a session the
 	// server ended cannot fetch them again, so they are handled now.
-	d.stop(ctx.Err() != nil || logout, c.cfg.grace, hcancel)
+	d.stop(ctx.Err() != nil || logout, grace, hcancel)
 	wg.Wait()
 	switch {
 	case logout:
 		c.logout(ctx)
 		return errLogoutCalled
+	case fenced:
+		c.setState(StateStopped, context.Cause(ctx))
+		return context.Cause(ctx)
 	case errors.Is(err, ErrLoggedOut):
 		c.loggedOut(ctx, err)
 		return err
@@ -467,8 +522,14 @@ func (c *Client) Logout(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// logout does what Logout promises.
+// logout does what Logout promises. A session whose lease was lost belongs to another
+// process now: it is only forgotten here.
 func (c *Client) logout(ctx context.Context) {
+	if _, err := c.sess.usable(); err != nil {
+		c.end(true)
+		c.setState(StateLoggedOut, nil)
+		return
+	}
 	if s := c.sess.get(); s != nil {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		c.webwxLogout(lctx, s, "0")

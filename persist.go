@@ -116,8 +116,8 @@ func (p *persister) clear(ctx context.Context, keep *Session) error {
 // committed position and handled ids of the ledger, the cookies, the address book and the
 // identity table. It returns nil without a session.
 func (c *Client) snapshot() (*Session, saveMark) {
-	s := c.sess.get()
-	if s == nil {
+	s, err := c.sess.usable()
+	if s == nil || err != nil { // no session, or another process holds it now
 		return nil, saveMark{}
 	}
 	led := c.ledger.snapshot()

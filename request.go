@@ -257,9 +257,13 @@ func (c *Client) cookie(u, name string) string {
 }
 
 // loggedIn returns the session once webwxinit has told the client who self is, or
-// ErrNotLoggedIn.
+// ErrNotLoggedIn, or the error matching ErrLeaseLost once the account's lease was lost.
 func (c *Client) loggedIn() (*session, error) {
-	if s := c.sess.get(); s != nil && s.self != "" {
+	s, err := c.sess.usable()
+	if err != nil {
+		return nil, err
+	}
+	if s != nil && s.self != "" {
 		return s, nil
 	}
 	return nil, ErrNotLoggedIn

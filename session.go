@@ -18,6 +18,7 @@ type sessionHolder struct {
 	running bool
 	end     context.CancelCauseFunc // ends the running session early (Logout); nil outside Run
 	logout  chan struct{}           // closed once a Logout asked of Run is done
+	fenced  error                   // the lease on the account was lost: nothing may be sent
 }
 
 // pushHint is what a push login needs from an earlier session.
@@ -31,6 +32,30 @@ func (h *sessionHolder) get() *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.cur
+}
+
+// usable returns the current session, or the error that forbids using it.
+func (h *sessionHolder) usable() (*session, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fenced != nil {
+		return nil, h.fenced
+	}
+	return h.cur, nil
+}
+
+// fence forbids using the session, with err, until unfence: another process holds its lease.
+func (h *sessionHolder) fence(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fenced = err
+}
+
+// unfence lifts the fence of a new lease.
+func (h *sessionHolder) unfence() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fenced = nil
 }
 
 // update applies f to a copy of the current session and installs the copy.
