@@ -156,12 +156,15 @@ func TestGraceCutsOffHandlers(t *testing.T) {
 		assert.Empty(t, replies(ts.srv), "the replies came after the grace")
 
 		var c2 atomic.Pointer[wechat.Client]
+		ready := make(chan struct{}) // the redelivery starts before setup returns
 		again := setup(t, onServer(ts.srv), withClient(wechat.WithSession(path), noQR(t)),
 			withHandler(func(ctx context.Context, m *wechat.Message) error {
+				<-ready
 				_, err := c2.Load().SendText(ctx, m.ChatUserName, "re: "+m.Content)
 				return err
 			}))
 		c2.Store(again.c)
+		close(ready)
 		again.collect(t, 5)
 		synctest.Wait()
 		assert.Equal(t, map[string]int{"one": 1, "two": 1, "three": 1, "four": 1, "five": 1}, replies(ts.srv))

@@ -159,12 +159,11 @@ type dispatcher struct {
 	ctx context.Context // the handlers'
 	wg  sync.WaitGroup
 
-	mu     sync.Mutex
-	wake   *sync.Cond
-	chats  map[string]*chatQueue // chats with messages queued or being handled
-	ready  []*chatQueue          // chats with messages queued and no worker, oldest first
-	closed bool                  // stop was called: workers exit once ready is empty
-	skip   bool                  // stopping: queued messages are not started
+	mu      sync.Mutex
+	chats   map[string]*chatQueue // chats with messages queued or being handled
+	ready   []*chatQueue          // chats with messages queued and no worker, oldest first
+	workers int                   // running; at most c.cfg.workers, none while idle
+	skip    bool                  // stopping: queued messages are not started
 }
 
 // chatQueue is one chat's messages waiting for their handler, oldest first.
@@ -178,27 +177,18 @@ type item struct {
 	b *batch
 }
 
-// newDispatcher starts the workers. Handlers get ctx. The workers run until [dispatcher.stop].
+// newDispatcher returns a dispatcher whose handlers get ctx. Workers start when messages
+// come and exit when none is left; [dispatcher.stop] waits for them.
 func (c *Client) newDispatcher(ctx context.Context) *dispatcher {
-	d := &dispatcher{c: c, ctx: ctx, chats: make(map[string]*chatQueue)}
-	d.wake = sync.NewCond(&d.mu)
-	for range c.cfg.workers {
-		d.wg.Go(d.work)
-	}
-	return d
+	return &dispatcher{c: c, ctx: ctx, chats: make(map[string]*chatQueue)}
 }
 
-// work takes chats with messages waiting, and handles their messages in order, until stop.
+// work takes chats with messages waiting, and handles their messages in order, until none is
+// left.
 func (d *dispatcher) work() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for {
-		for len(d.ready) == 0 && !d.closed {
-			d.wake.Wait()
-		}
-		if len(d.ready) == 0 {
-			return
-		}
+	for len(d.ready) > 0 {
 		q := d.ready[0]
 		d.ready = d.ready[1:]
 		for len(q.items) > 0 {
@@ -213,9 +203,11 @@ func (d *dispatcher) work() {
 		}
 		delete(d.chats, q.name)
 	}
+	d.workers--
 }
 
-// dispatch queues m, claimed in b, behind the other messages of its chat.
+// dispatch queues m, claimed in b, behind the other messages of its chat, starting a worker
+// if the chat has none and fewer than the limit run.
 func (d *dispatcher) dispatch(m *Message, b *batch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -224,7 +216,10 @@ func (d *dispatcher) dispatch(m *Message, b *batch) {
 		q = &chatQueue{name: m.ChatUserName}
 		d.chats[m.ChatUserName] = q
 		d.ready = append(d.ready, q)
-		d.wake.Signal()
+		if d.workers < d.c.cfg.workers {
+			d.workers++
+			d.wg.Go(d.work)
+		}
 	}
 	q.items = append(q.items, item{m, b})
 }
@@ -236,8 +231,7 @@ func (d *dispatcher) dispatch(m *Message, b *batch) {
 // worker has returned.
 func (d *dispatcher) stop(skipQueued bool, grace time.Duration, cancel context.CancelFunc) {
 	d.mu.Lock()
-	d.closed, d.skip = true, skipQueued
-	d.wake.Broadcast()
+	d.skip = skipQueued
 	d.mu.Unlock()
 	t := time.AfterFunc(grace, cancel)
 	d.wg.Wait()
