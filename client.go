@@ -103,6 +103,8 @@ type config struct {
 	grace          time.Duration                                    // WithShutdownGrace
 	errorHandler   func(ctx context.Context, m *Message, err error) // WithErrorHandler (handler.go)
 	callTimeout    time.Duration                                    // the caller's http.Client.Timeout, or defaultCallTimeout
+	loginPolicy    LoginPolicy
+	pushWait       time.Duration
 }
 
 // An Option configures a Client. Options are applied in order; the last wins.
@@ -270,6 +272,9 @@ func New(opts ...Option) *Client {
 	}
 	if cfg.grace <= 0 {
 		cfg.grace = defaultGrace
+	}
+	if cfg.pushWait <= 0 {
+		cfg.pushWait = pushLoginWait
 	}
 	hc := new(http.Client)
 	if cfg.httpClient != nil {

@@ -468,3 +468,58 @@ func zeroArg(ctx context.Context, ty reflect.Type) reflect.Value {
 	}
 	return reflect.Zero(ty)
 }
+
+// TestSendToNickname: a send to a string that is no UserName of the session (a nickname) is
+// refused before any request, with ErrUnknownContact and a hint.
+func TestSendToNickname(t *testing.T) {
+	t.Parallel()
+	ts := setup(t, loginOnly())
+	before := len(ts.srv.Requests())
+	_, err := ts.c.SendText(t.Context(), "Friend", "hi")
+	require.ErrorIs(t, err, wechat.ErrUnknownContact)
+	assert.Contains(t, err.Error(), "ContactsByName")
+	assert.Equal(t, 1, strings.Count(err.Error(), "wechat: "), "one prefix: %s", err)
+	assert.Len(t, ts.srv.Requests(), before, "a request was sent")
+	_, err = ts.c.SendText(t.Context(), "filehelper", "hi")
+	require.NoError(t, err, "special accounts are UserNames")
+}
+
+// TestSilentHost: a host (or proxy) that never answers gives an error naming the host and
+// the wait, matching context.DeadlineExceeded.
+func TestSilentHost(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c := wechat.New(wechat.WithHTTPClient(&http.Client{
+			Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}),
+			Timeout: 3 * time.Second,
+		}), wechat.WithQRHandler(func(wechat.QRCode) {}))
+		err := c.Login(t.Context())
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "no answer from login.wx.qq.com after 3s")
+	})
+}
+
+// TestLoginPolicy: LoginResumeOnly fails at once without a stored session; LoginNoQR never
+// shows a QR code; both resume a stored session.
+func TestLoginPolicy(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "session")
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	for _, p := range []wechat.LoginPolicy{wechat.LoginResumeOnly, wechat.LoginNoQR} {
+		c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithLoginPolicy(p),
+			wechat.WithSession(path), wechat.WithQRHandler(func(wechat.QRCode) { t.Error("a QR code was shown") }))
+		assert.ErrorIs(t, c.Login(t.Context()), wechat.ErrScanNeeded, "policy %d", p)
+		assert.ErrorIs(t, c.Run(t.Context()), wechat.ErrScanNeeded, "policy %d", p)
+	}
+	first := setup(t, withClient(wechat.WithSession(path)))
+	require.ErrorIs(t, first.shutdown(t), context.Canceled)
+	for _, p := range []wechat.LoginPolicy{wechat.LoginResumeOnly, wechat.LoginNoQR} {
+		c := wechat.New(wechat.WithHTTPClient(first.srv.Client()), wechat.WithLoginPolicy(p),
+			wechat.WithSession(path), wechat.WithQRHandler(func(wechat.QRCode) { t.Error("a QR code was shown") }))
+		require.NoError(t, c.Login(t.Context()), "policy %d resumes", p)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors, matched with errors.Is. A failed protocol step is reported as an [*Error]
@@ -59,6 +60,11 @@ var (
 	// where a group is needed, a group or a stranger where a friend is needed, self.
 	ErrWrongKind = errors.New("wechat: wrong kind of contact")
 
+	// ErrScanNeeded is returned by Login and Run when the login would need a QR code scan
+	// but [WithLoginPolicy] forbids one: the stored session is gone, and the push login was
+	// refused, not confirmed or not allowed.
+	ErrScanNeeded = errors.New("wechat: a QR code scan is needed")
+
 	// ErrInvalidArgument is matched when an operation's arguments are unusable, before
 	// anything is sent: an empty member list, an empty group name, a friend request without
 	// its ticket.
@@ -84,7 +90,8 @@ func (e *Error) Error() string {
 		s += " " + strconv.Quote(e.Msg)
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		// Sentinels start with the package's prefix too; say it once.
+		s += ": " + strings.TrimPrefix(e.Err.Error(), "wechat: ")
 	}
 	return s
 }

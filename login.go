@@ -143,10 +143,45 @@ func (c *Client) login(ctx context.Context) error {
 	if ok, err := c.restore(ctx); ok || err != nil {
 		return err
 	}
+	if c.cfg.loginPolicy == LoginResumeOnly {
+		return fmt.Errorf("%w: no usable stored session", ErrScanNeeded)
+	}
 	if ok, err := c.pushLogin(ctx); ok || err != nil {
 		return err
 	}
+	if c.cfg.loginPolicy == LoginNoQR {
+		return fmt.Errorf("%w: no usable stored session, and no push login", ErrScanNeeded)
+	}
 	return c.qrLogin(ctx)
+}
+
+// LoginPolicy says which ways of logging in Login may use, for programs that cannot show a QR
+// code (a cron job, a server without a terminal).
+type LoginPolicy int
+
+const (
+	// LoginAny resumes the stored session, else asks the phone to confirm a push login
+	// (waiting up to [WithPushLoginWait], 2 minutes by default), else shows QR codes. It is
+	// the default.
+	LoginAny LoginPolicy = iota
+	// LoginNoQR resumes the stored session, else tries a push login; it never shows a QR
+	// code, and returns an error matching [ErrScanNeeded] instead.
+	LoginNoQR
+	// LoginResumeOnly only resumes the stored session: it returns an error matching
+	// [ErrScanNeeded] at once when there is none or the server ended it, without waiting for
+	// anyone.
+	LoginResumeOnly
+)
+
+// WithLoginPolicy sets the ways Login may log in. The default is [LoginAny].
+func WithLoginPolicy(p LoginPolicy) Option {
+	return func(c *config) { c.loginPolicy = p }
+}
+
+// WithPushLoginWait sets how long a push login waits for the user to confirm on the phone
+// before Login falls back to a QR code (or, with [LoginNoQR], fails). d <= 0 means 2 minutes.
+func WithPushLoginWait(d time.Duration) Option {
+	return func(c *config) { c.pushWait = d }
 }
 
 // qrLogin logs in with a QR code.
@@ -175,8 +210,7 @@ func (c *Client) qrLogin(ctx context.Context) error {
 	return ErrQRExpired
 }
 
-// pushLoginWait bounds how long a push login waits for the user to confirm on the phone
-// before Login falls back to a QR code.
+// pushLoginWait is the default of WithPushLoginWait.
 const pushLoginWait = 2 * time.Minute
 
 // pushLogin asks the phone of the account that logged in last to confirm a new login
@@ -205,7 +239,7 @@ func (c *Client) pushLogin(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	c.log.Info("login: waiting for the confirmation on the phone")
-	pctx, cancel := context.WithTimeout(ctx, pushLoginWait)
+	pctx, cancel := context.WithTimeout(ctx, c.cfg.pushWait)
 	redirect, err := c.pollLogin(pctx, uuid)
 	cancel()
 	if err != nil {

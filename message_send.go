@@ -336,8 +336,8 @@ func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, 
 	if err != nil {
 		return SentMessage{}, err
 	}
-	if to == "" {
-		return SentMessage{}, &Error{Op: sd.op, Err: fmt.Errorf("%w: empty recipient", ErrUnknownContact)}
+	if err := c.checkRecipient(sd.op, to); err != nil {
+		return SentMessage{}, err
 	}
 	if err := c.pacer.wait(ctx); err != nil {
 		return SentMessage{}, &Error{Op: sd.op, Err: err}
@@ -369,6 +369,20 @@ func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, 
 	}
 	c.log.Debug("sent", "op", sd.op, "msg_id", msgID)
 	return SentMessage{MsgID: msgID, LocalID: id, ToUserName: to, Type: sd.typ, Time: time.Now()}, nil
+}
+
+// checkRecipient refuses, before any request, a recipient that cannot be a UserName of the
+// session: the server would answer 1204. A UserName starting with "@" is let through even if
+// the address book does not know it (yet): the loader may still be at work.
+func (c *Client) checkRecipient(op, to string) error {
+	switch {
+	case to == "":
+		return &Error{Op: op, Err: fmt.Errorf("%w: empty recipient", ErrUnknownContact)}
+	case strings.HasPrefix(to, "@") || specialAccounts[to] || c.contacts.get(to) != nil:
+		return nil
+	}
+	return &Error{Op: op, Err: fmt.Errorf("%w: %q is not a UserName of this session; to send by name, "+
+		"find the contact with ContactsByName or SearchContacts and use its UserName", ErrUnknownContact, to)}
 }
 
 // parseSendResponse decodes the answer of a send endpoint (PROTOCOL 8.1) and returns the

@@ -75,9 +75,10 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
+	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, nil, &Error{Op: op, Err: redact.Error(err)}
+		return nil, nil, &Error{Op: op, Err: silent(req, start, redact.Error(err))}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -88,6 +89,15 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		return nil, nil, badResponse(op, fmt.Errorf("body larger than %d bytes", limit))
 	}
 	return resp, body, nil
+}
+
+// silent names the host and the wait when a request timed out without an answer (a silent
+// proxy or host), instead of a bare "context deadline exceeded".
+func silent(req *http.Request, start time.Time, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("no answer from %s after %v: %w", req.URL.Hostname(), time.Since(start).Round(time.Second), context.DeadlineExceeded)
 }
 
 // callTimeout returns the deadline of one call of op sending size bytes (see WithHTTPClient):

@@ -268,7 +268,7 @@ func TestErrorString(t *testing.T) {
 		{&Error{Op: opSync}, "wechat: webwxsync"},
 		{&Error{Op: opSync, Ret: 1101}, "wechat: webwxsync: ret 1101"},
 		{&Error{Op: opSendMsg, Ret: 1205, Msg: "操作太频繁"}, `wechat: webwxsendmsg: ret 1205 "操作太频繁"`},
-		{badResponse(opSyncCheck, errors.New("no retcode")), "wechat: synccheck: wechat: bad response: no retcode"},
+		{badResponse(opSyncCheck, errors.New("no retcode")), "wechat: synccheck: bad response: no retcode"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.err.Error())
