@@ -66,6 +66,7 @@
 // The package wechattest provides a fake Web WeChat server that runs in memory, so that bots
 // and their tests run the whole protocol offline; the examples use it.
 //
-// The protocol details the code follows are described, with their sources, in the project's
-// PROTOCOL.md; comments cite its sections as "PROTOCOL n.m".
+// The protocol as this package speaks it (endpoints, parameters, fields, codes and the
+// server's quirks, one section each) is described in docs/PROTOCOL.md in the module's
+// repository; comments cite its sections as "PROTOCOL n.m".
 package wechat

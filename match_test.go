@@ -273,3 +273,134 @@ func TestWechattestMessages(t *testing.T) {
 		"mention":  true,
 	}, got)
 }
+
+// Messages for the matchers by contact, with the contacts the Client would have resolved.
+var (
+	aliceC    = &wechat.Contact{UserName: friendUN, ID: "fp:alice", NickName: "Alice🌛 & Co", RemarkName: "Alice", Kind: wechat.KindFriend}
+	bobC      = &wechat.Contact{UserName: "@b0b0", ID: "alias:bob123", NickName: "Bob", RemarkName: "Bob (work)", Alias: "bob123", DisplayName: "Bobby", Kind: wechat.KindFriend}
+	strangerC = &wechat.Contact{UserName: memberUN, NickName: "Stranger", Kind: wechat.KindStranger} // built from the member list: no ID
+	selfC     = &wechat.Contact{UserName: selfUN, ID: "uin:2212345678", NickName: "Me", Kind: wechat.KindSelf}
+	groupC    = &wechat.Contact{UserName: groupUN, ID: "123@chatroom", NickName: "Test Group", RemarkName: "Family", Kind: wechat.KindGroup,
+		Members: []wechat.Member{{UserName: "@b0b0", ID: "alias:bob123", NickName: "Bob"}, {UserName: memberUN, ID: "m:stranger", NickName: "Stranger"}}}
+
+	byContact = []*wechat.Message{
+		{MsgID: "1", MsgType: wechat.MsgTypeText, ChatUserName: friendUN, SenderUserName: friendUN, Chat: aliceC, Sender: aliceC},
+		{MsgID: "2", MsgType: wechat.MsgTypeText, ChatUserName: groupUN, SenderUserName: "@b0b0", IsGroup: true, Chat: groupC, Sender: bobC},
+		{MsgID: "3", MsgType: wechat.MsgTypeText, ChatUserName: groupUN, SenderUserName: memberUN, IsGroup: true, Chat: groupC, Sender: strangerC},
+		{MsgID: "4", MsgType: wechat.MsgTypeText, ChatUserName: "@unknown", SenderUserName: "@unknown"},
+		{MsgID: "5", MsgType: wechat.MsgTypeText, ChatUserName: "@b0b0", SenderUserName: selfUN, IsSelf: true, Chat: bobC, Sender: selfC},
+	}
+)
+
+func TestContactMatchers(t *testing.T) {
+	hasPrefix := func(p string) func(*wechat.Contact) bool {
+		return func(c *wechat.Contact) bool { return strings.HasPrefix(c.NickName, p) }
+	}
+	tests := []struct {
+		name  string
+		match wechat.Matcher
+		want  string
+	}{
+		{"FromNickName", wechat.FromNickName("Bob"), "2"},
+		{"FromNickName decoded, emoji", wechat.FromNickName("Alice🌛 & Co"), "1"},
+		{"FromNickName not the remark", wechat.FromNickName("Alice"), ""},
+		{"FromNickName several", wechat.FromNickName("Stranger", "Me"), "3,5"},
+		{"FromNickName empty", wechat.FromNickName(""), ""},
+		{"FromNickName none", wechat.FromNickName(), ""},
+		{"FromRemarkName", wechat.FromRemarkName("Alice", "Bob (work)"), "1,2"},
+		{"FromRemarkName empty is not 'no remark'", wechat.FromRemarkName(""), ""},
+		{"FromAlias", wechat.FromAlias("bob123"), "2"},
+		{"FromAlias empty", wechat.FromAlias(""), ""},
+		{"FromID", wechat.FromID("alias:bob123"), "2"},
+		{"FromID of a member", wechat.FromID("m:stranger"), "3"},
+		{"FromID self", wechat.FromID("uin:2212345678"), "5"},
+		{"FromID empty", wechat.FromID(""), ""},
+		{"FromSenderFunc", wechat.FromSenderFunc(hasPrefix("St")), "3"},
+		{"FromSenderFunc display name", wechat.FromSenderFunc(func(c *wechat.Contact) bool { return c.DisplayName == "Bobby" }), "2"},
+		{"FromSenderFunc sees the member ID", wechat.FromSenderFunc(func(c *wechat.Contact) bool { return c.ID == "m:stranger" }), "3"},
+		{"InGroup", wechat.InGroup("Test Group"), "2,3"},
+		{"InGroup by remark", wechat.InGroup("Family"), "2,3"},
+		{"InGroup not a group", wechat.InGroup("Alice", "Bob"), ""},
+		{"InGroup empty", wechat.InGroup(""), ""},
+		{"InChatID group", wechat.InChatID("123@chatroom"), "2,3"},
+		{"InChatID person", wechat.InChatID("alias:bob123"), "5"},
+		{"InChatID empty", wechat.InChatID(""), ""},
+		{"InChatFunc", wechat.InChatFunc(func(c *wechat.Contact) bool { return strings.Contains(c.NickName, "Group") }), "2,3"},
+		{"InChatFunc kind", wechat.InChatFunc(func(c *wechat.Contact) bool { return c.Kind == wechat.KindFriend }), "1,5"},
+		{"combined", wechat.All(wechat.InGroup("Family"), wechat.FromNickName("Bob")), "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ids []string
+			for _, m := range byContact {
+				if tt.match(m) {
+					ids = append(ids, m.MsgID)
+				}
+			}
+			assert.Equal(t, tt.want, strings.Join(ids, ","))
+		})
+	}
+}
+
+func TestContactMatcherFuncs(t *testing.T) {
+	assert.PanicsWithValue(t, "wechat: FromSenderFunc called with a nil func", func() { wechat.FromSenderFunc(nil) })
+	assert.PanicsWithValue(t, "wechat: InChatFunc called with a nil func", func() { wechat.InChatFunc(nil) })
+
+	// The funcs get copies: a matcher cannot change the message.
+	vandal := func(c *wechat.Contact) bool { c.NickName, c.ID = "changed", "changed"; return true }
+	m := byContact[2]
+	require.True(t, wechat.FromSenderFunc(vandal)(m))
+	require.True(t, wechat.InChatFunc(vandal)(m))
+	assert.Equal(t, "Stranger", m.Sender.NickName)
+	assert.Empty(t, m.Sender.ID)
+	assert.Equal(t, "Test Group", m.Chat.NickName)
+
+	names := []string{"Bob"}
+	match := wechat.FromNickName(names...)
+	names[0] = "Alice🌛 & Co"
+	assert.True(t, match(byContact[1]), "the names are copied")
+}
+
+// TestContactMatchersEndToEnd: the matchers on messages the real client resolved against
+// wechattest's account: a friend with a remark and an Alias, a group member who is not a
+// contact, a group.
+func TestContactMatchersEndToEnd(t *testing.T) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	srv.Deliver(
+		wechattest.Text("bob", "from bob"),
+		wechattest.GroupText("group", "carol", "from carol"), // a member, not a contact
+		wechattest.GroupText("group", "alice", "from alice"),
+	)
+	msgs := receive(t, srv, 3)
+	require.Len(t, msgs, 3)
+	byText := map[string]*wechat.Message{}
+	for _, m := range msgs {
+		byText[m.Content] = m
+	}
+	bob, carol, alice := byText["from bob"], byText["from carol"], byText["from alice"]
+	require.NotNil(t, bob)
+	require.NotNil(t, carol)
+	require.NotNil(t, alice)
+
+	assert.True(t, wechat.FromNickName("Bob")(bob))
+	assert.True(t, wechat.FromRemarkName("Bob (work)")(bob))
+	assert.True(t, wechat.FromAlias("bob123")(bob))
+	assert.True(t, wechat.FromID(bob.Sender.ID)(bob))
+	assert.True(t, wechat.InChatID(bob.Chat.ID)(bob))
+	assert.False(t, wechat.InGroup("Test Group")(bob))
+
+	assert.True(t, wechat.FromNickName("Carol")(carol))
+	mem, ok := carol.Chat.Member(carol.SenderUserName)
+	require.True(t, ok)
+	require.NotEmpty(t, mem.ID)
+	assert.True(t, wechat.FromID(mem.ID)(carol), "a member who is not a contact has the member's ID")
+	assert.True(t, wechat.FromSenderFunc(func(c *wechat.Contact) bool { return c.DisplayName == "Carol in group" })(carol))
+
+	assert.True(t, wechat.FromRemarkName("Alice")(alice))
+	for _, m := range []*wechat.Message{carol, alice} {
+		assert.True(t, wechat.InGroup("Test Group")(m))
+		assert.True(t, wechat.InChatID(m.Chat.ID)(m))
+	}
+	assert.False(t, wechat.FromID(mem.ID)(alice))
+}

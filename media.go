@@ -11,12 +11,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/wxkit/wechat/internal/atomicfile"
 	"github.com/wxkit/wechat/internal/redact"
 )
 
@@ -47,7 +48,16 @@ type Media struct {
 	ContentType string
 	// Size is the length of the media in bytes, or -1 if the server did not say.
 	Size int64
-	// FileName is the name of a file attachment, as the message gave it; "" for other media.
+	// FileName is a name to save the media under, safe to join to a directory: never empty,
+	// never "." or "..", and with no path separator, control character or other character
+	// some system refuses in a file name. For a file attachment it is the name the message
+	// gave, made safe: reduced to its last element ("../../etc/x" becomes "x", `C:\a\b.pdf`
+	// "b.pdf"), without control and bidirectional-override characters, with each of
+	// <>:"|?* replaced by "_", leading and trailing spaces and trailing dots removed, and cut
+	// to 255 bytes keeping its extension. Other media, and an attachment whose name leaves
+	// nothing, are named after the message: its MsgID and [Media.Ext] ("6012345678.jpg"), with
+	// "_thumb" for a thumbnail; an avatar after the contact's UserName. [Media.SaveIn] saves
+	// the media under it.
 	FileName string
 
 	r    *bufio.Reader
@@ -97,35 +107,102 @@ func extFor(contentType string) string {
 // SaveTo writes the rest of the media to the file path and closes m. It writes atomically: to
 // a temporary file beside path, synced, then renamed over path with mode 0644, so that path
 // never holds a partial file. It returns the number of bytes written, and on failure an error
-// (the temporary file is removed, path is untouched).
-func (m *Media) SaveTo(path string) (n int64, err error) {
+// (the temporary file is removed, path is untouched); a body shorter than the server
+// announced is an error matching io.ErrUnexpectedEOF.
+func (m *Media) SaveTo(path string) (int64, error) {
 	defer m.Close()
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+	var n int64
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		var err error
+		if n, err = io.Copy(w, m); err != nil {
+			return err
 		}
-	}()
-	if n, err = io.Copy(f, m); err != nil {
-		return n, err
+		if m.Size >= 0 && n != m.Size {
+			return fmt.Errorf("wechat: media truncated: %d bytes of %d: %w", n, m.Size, io.ErrUnexpectedEOF)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// SaveIn writes the rest of the media to the file [Media.FileName] in the directory dir, as
+// [Media.SaveTo] does, replacing a file of that name, and closes m. It returns the path it
+// wrote and the number of bytes written.
+//
+// It never writes outside dir: FileName is made safe again in case it was changed (a name
+// that leaves nothing is an error), and a symbolic link of that name in dir is replaced, not
+// followed. The directory must exist. Names come from the senders: two attachments called
+// "report.pdf" get the same one; a bot that keeps every file can save each chat's media in
+// its own directory, or use SaveTo with a name made unique by the MsgID.
+func (m *Media) SaveIn(dir string) (string, int64, error) {
+	name := safeFileName(m.FileName)
+	if name == "" || !filepath.IsLocal(name) {
+		m.Close()
+		return "", 0, fmt.Errorf("wechat: media file name %q leaves nothing to save under", m.FileName)
 	}
-	if m.Size >= 0 && n != m.Size {
-		return n, fmt.Errorf("wechat: media truncated: %d bytes of %d: %w", n, m.Size, io.ErrUnexpectedEOF)
+	path := filepath.Join(dir, name)
+	n, err := m.SaveTo(path)
+	if err != nil {
+		return "", n, err
 	}
-	if err = f.Sync(); err != nil {
-		return n, err
+	return path, n, nil
+}
+
+// maxFileName is the longest file name most file systems accept, in bytes.
+const maxFileName = 255
+
+// safeFileName returns name made safe as [Media.FileName] documents, or "" if nothing is left.
+func safeFileName(name string) string {
+	name = strings.ToValidUTF8(name, "_")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
 	}
-	if err = f.Close(); err != nil {
-		return n, err
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
+			return -1
+		case strings.ContainsRune(`<>:"|?*`, r):
+			return '_'
+		}
+		return r
+	}, name)
+	trim := func(s string) string {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		return strings.TrimRightFunc(s, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
 	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return n, err
+	name = trim(name)
+	if len(name) > maxFileName {
+		ext := filepath.Ext(name)
+		if len(ext) > 32 {
+			ext = ""
+		}
+		name = trim(strings.ToValidUTF8(name[:maxFileName-len(ext)], "") + ext)
 	}
-	return n, os.Rename(f.Name(), path)
+	if name == "" {
+		return ""
+	}
+	if !filepath.IsLocal(name) { // a reserved name on Windows: NUL, COM1, ...
+		name = "_" + name
+		if !filepath.IsLocal(name) {
+			return ""
+		}
+	}
+	return name
+}
+
+// setName sets md.FileName to name made safe, else to stem (the MsgID, or a UserName) with
+// the media's extension.
+func (md *Media) setName(name, stem string) {
+	if n := safeFileName(name); n != "" {
+		md.FileName = n
+		return
+	}
+	ext := extFor(md.ContentType)
+	if st := safeFileName(stem); st != "" {
+		md.FileName = safeFileName(st + ext)
+		return
+	}
+	md.FileName = "media" + ext
 }
 
 // Download starts downloading the media of the received message m (PROTOCOL 10): the full
@@ -143,26 +220,32 @@ func (c *Client) Download(ctx context.Context, m *Message) (*Media, error) {
 	if s == nil {
 		return nil, ErrNotLoggedIn
 	}
+	var md *Media
+	var err error
+	name := "" // a file attachment's own name
 	switch {
 	case m.MsgType == MsgTypeImage || m.MsgType == MsgTypeApp && m.AppMsgType == AppMsgEmoji:
-		return c.getMsgImg(ctx, s, m, "")
+		md, err = c.getMsgImg(ctx, s, m, "")
 	case m.MsgType == MsgTypeEmoticon:
-		return c.getMsgImg(ctx, s, m, "big") // as the official client does (PROTOCOL 10.1)
+		md, err = c.getMsgImg(ctx, s, m, "big") // as the official client does (PROTOCOL 10.1)
 	case m.MsgType == MsgTypeVoice:
 		u := cgiURL(s.hosts.main, "webwxgetvoice", url.Values{"msgid": {m.MsgID}, "skey": {s.skey}})
-		return c.fetchMedia(ctx, opGetVoice, u, false, "")
+		md, err = c.fetchMedia(ctx, opGetVoice, u, false, "")
 	case m.MsgType == MsgTypeVideo || m.MsgType == MsgTypeMicroVideo:
 		u := cgiURL(s.hosts.main, "webwxgetvideo", url.Values{"msgid": {m.MsgID}, "skey": {s.skey}})
 		// Without Range the server sends nothing (PROTOCOL 10.3, 14.18).
-		return c.fetchMedia(ctx, opGetVideo, u, false, "bytes=0-")
+		md, err = c.fetchMedia(ctx, opGetVideo, u, false, "bytes=0-")
 	case m.MsgType == MsgTypeApp && m.AppMsgType == AppMsgAttach && m.MediaID != "":
-		md, err := c.fetchMedia(ctx, opGetMedia, c.fileURL(s, m), true, "")
-		if md != nil {
-			md.FileName = m.FileName
-		}
-		return md, err
+		md, err = c.fetchMedia(ctx, opGetMedia, c.fileURL(s, m), true, "")
+		name = m.FileName
+	default:
+		return nil, noMedia(m)
 	}
-	return nil, noMedia(m)
+	if err != nil {
+		return nil, err
+	}
+	md.setName(name, m.MsgID)
+	return md, nil
 }
 
 // DownloadThumbnail starts downloading the thumbnail of the image, video or emoticon m
@@ -175,7 +258,12 @@ func (c *Client) DownloadThumbnail(ctx context.Context, m *Message) (*Media, err
 	}
 	switch m.MsgType {
 	case MsgTypeImage, MsgTypeVideo, MsgTypeMicroVideo, MsgTypeEmoticon:
-		return c.getMsgImg(ctx, s, m, "slave")
+		md, err := c.getMsgImg(ctx, s, m, "slave")
+		if err != nil {
+			return nil, err
+		}
+		md.setName("", m.MsgID+"_thumb")
+		return md, nil
 	}
 	return nil, noMedia(m)
 }
@@ -254,15 +342,20 @@ func (c *Client) Avatar(ctx context.Context, userName string) (*Media, error) {
 	}
 	// Built anew rather than taken from HeadImgURL, whose skey may be stale.
 	q := url.Values{"seq": {seq}, "username": {userName}, "skey": {s.skey}}
+	op, endpoint := opGetIcon, "webwxgeticon"
 	if isGroupName(userName) {
-		return c.fetchMedia(ctx, opGetHeadImg, cgiURL(s.hosts.main, "webwxgetheadimg", q), false, "")
-	}
-	if !known || ct.Kind == KindStranger {
+		op, endpoint = opGetHeadImg, "webwxgetheadimg"
+	} else if !known || ct.Kind == KindStranger {
 		if room := c.roomOf(userName); room != "" {
 			q.Set("chatroomid", room)
 		}
 	}
-	return c.fetchMedia(ctx, opGetIcon, cgiURL(s.hosts.main, "webwxgeticon", q), false, "")
+	md, err := c.fetchMedia(ctx, op, cgiURL(s.hosts.main, endpoint, q), false, "")
+	if err != nil {
+		return nil, err
+	}
+	md.setName("", userName)
+	return md, nil
 }
 
 // roomOf returns the EncryChatRoomId of a known group that has the member userName, or "".

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,6 +206,160 @@ func TestSaveTo(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.ElementsMatch(t, []string{"a.jpg", "c.jpg"}, names, "no temporary files left")
+}
+
+func TestSafeFileName(t *testing.T) {
+	long := strings.Repeat("文", 100) + ".pdf" // 304 bytes
+	tests := []struct{ in, want string }{
+		{"report.pdf", "report.pdf"},
+		{"Q3 report & summary.PDF", "Q3 report & summary.PDF"},
+		{"文件🌛.docx", "文件🌛.docx"},
+		{"../../etc/x", "x"},
+		{"../../../../etc/passwd", "passwd"},
+		{"/abs", "abs"},
+		{"/etc/", ""},
+		{`a\b`, "b"},
+		{`C:\Users\me\report.pdf`, "report.pdf"},
+		{`..\..\boot.ini`, "boot.ini"},
+		{"a\x00b.txt", "ab.txt"},
+		{"\x00", ""},
+		{"line\nbreak\r.txt", "linebreak.txt"},
+		{"tab\there\x7f\u0085.txt", "tabhere.txt"},
+		{"invoice\u202Efdp.exe", "invoicefdp.exe"}, // a right-to-left override hides ".exe"
+		{"\u2066x\u2069.txt", "x.txt"},
+		{"", ""},
+		{".", ""},
+		{"..", ""},
+		{"...", ""},
+		{" .. ", ""},
+		{"./..", ""},
+		{"a/..", ""},
+		{"../", ""},
+		{"  spaced.txt  ", "spaced.txt"},
+		{"trailing.", "trailing"},
+		{".hidden", ".hidden"},
+		{"..dots", "..dots"},
+		{`what?<is>this:"x"|*.txt`, "what__is_this__x___.txt"},
+		{"bad\xff\xfeutf8.txt", "bad_utf8.txt"},
+		{"a\u200db.txt", "a\u200db.txt"}, // a zero-width joiner, as in emoji sequences, stays
+		{long, strings.Repeat("文", 83) + ".pdf"},
+		{strings.Repeat("a", 300), strings.Repeat("a", 255)},
+		{strings.Repeat("a", 250) + "." + strings.Repeat("b", 40), strings.Repeat("a", 250) + "." + strings.Repeat("b", 4)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := safeFileName(tt.in)
+			assert.Equal(t, tt.want, got)
+			if got == "" {
+				return
+			}
+			assert.True(t, filepath.IsLocal(got), "%q is local", got)
+			assert.Equal(t, got, filepath.Base(got))
+			assert.NotContains(t, got, "/")
+			assert.NotContains(t, got, `\`)
+			assert.NotContains(t, got, "\x00")
+			assert.LessOrEqual(t, len(got), 255)
+			assert.True(t, utf8.ValidString(got))
+			assert.Equal(t, got, safeFileName(got), "made safe once for all")
+		})
+	}
+}
+
+func FuzzSafeFileName(f *testing.F) {
+	for _, s := range []string{"report.pdf", "../../etc/x", "/abs", `a\b`, "a\x00b", "..", "CON", "文件.txt"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := safeFileName(name)
+		if got == "" {
+			return
+		}
+		if !filepath.IsLocal(got) || strings.ContainsAny(got, `/\`+"\x00") || len(got) > 255 || !utf8.ValidString(got) {
+			t.Errorf("safeFileName(%q) = %q: not a safe base name", name, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+				t.Errorf("safeFileName(%q) = %q keeps %U", name, got, r)
+			}
+		}
+		if again := safeFileName(got); again != got {
+			t.Errorf("safeFileName(%q) = %q, then %q", name, got, again)
+		}
+	})
+}
+
+func TestMediaSetName(t *testing.T) {
+	tests := []struct {
+		name, stem, ct, want string
+	}{
+		{"report.pdf", "6012345678901234567", "application/pdf", "report.pdf"},
+		{"../../etc/x", "6012345678901234567", "text/plain; charset=utf-8", "x"},
+		{"..", "6012345678901234567", "image/jpeg", "6012345678901234567.jpg"},
+		{"", "6012345678901234567", "image/gif", "6012345678901234567.gif"},
+		{"", "6012345678901234567_thumb", "image/jpeg", "6012345678901234567_thumb.jpg"},
+		{"", "@@0f1e2d", "image/jpeg", "@@0f1e2d.jpg"},
+		{"", "../../x", "audio/mpeg", "x.mp3"},
+		{"", "", "video/mp4", "media.mp4"},
+		{"", "", "application/octet-stream", "media"},
+		{"/", "..", "application/octet-stream", "media"},
+	}
+	for _, tt := range tests {
+		md := &Media{ContentType: tt.ct}
+		md.setName(tt.name, tt.stem)
+		assert.Equal(t, tt.want, md.FileName, "setName(%q, %q)", tt.name, tt.stem)
+	}
+}
+
+// TestSaveInHostileNames: whatever the name, SaveIn writes one file, inside dir, and nothing
+// anywhere else.
+func TestSaveInHostileNames(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "media")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	outside := filepath.Join(root, "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("keep me"), 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link")))
+	data := []byte("payload")
+
+	tests := []struct{ fileName, want string }{
+		{"../../etc/x", "x"},
+		{"../outside", "outside"}, // a file of that name in dir, not root's
+		{"/abs", "abs"},
+		{`a\b`, "b"},
+		{"a\x00b", "ab"},
+		{"link", "link"}, // the symbolic link is replaced, not followed
+		{"ok.txt", "ok.txt"},
+	}
+	for _, tt := range tests {
+		md := newMedia(bytes.NewReader(data), int64(len(data)))
+		md.FileName = tt.fileName // set as a caller might: SaveIn makes it safe again
+		path, n, err := md.SaveIn(dir)
+		require.NoError(t, err, tt.fileName)
+		assert.Equal(t, filepath.Join(dir, tt.want), path, tt.fileName)
+		assert.Equal(t, int64(len(data)), n)
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, data, got)
+	}
+	got, err := os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "keep me", string(got), "nothing written through the link or outside dir")
+	fi, err := os.Lstat(filepath.Join(dir, "link"))
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular(), "the link became a file")
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "root holds only media/ and outside")
+
+	for _, bad := range []string{"", "..", "/", "\x00", " . "} {
+		md := newMedia(bytes.NewReader(data), int64(len(data)))
+		md.FileName = bad
+		_, _, err := md.SaveIn(dir)
+		assert.Error(t, err, "%q", bad)
+	}
+	_, _, err = newMedia(bytes.NewReader(data), -1).SaveIn(filepath.Join(root, "missing"))
+	assert.Error(t, err, "the directory must exist")
+	assert.NoDirExists(t, filepath.Join(root, "missing"))
 }
 
 // TestFileURL: the webwxgetmedia URL carries what PROTOCOL 10.4 lists, EncryFileName

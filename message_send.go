@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -12,8 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/ratelimit"
 )
 
 // Sending (PROTOCOL 8). Uploads are in message_send_upload.go, forwards and revokes in
@@ -454,9 +456,11 @@ func (c *Client) maxFileSize() int64 {
 }
 
 // pacer spaces the Client's sends (WithSendRate) and pauses them after a 1205. A nil pacer
-// does nothing.
+// does nothing. Its token bucket is a rate.Limiter; the waits are its own, a select on the
+// timer and ctx, so that a wait longer than ctx's deadline still ends with ctx.Err() when ctx
+// ends (rate.Limiter.Wait would fail at once with an error of its own).
 type pacer struct {
-	l *ratelimit.Limiter
+	l *rate.Limiter
 
 	mu sync.Mutex
 	bo backoff.Backoff // pause after consecutive 1205s
@@ -467,18 +471,36 @@ func newPacer(sc sendConfig) *pacer {
 	if !sc.rateSet {
 		interval, burst = defaultSendInterval, defaultSendBurst
 	}
-	l := ratelimit.New(interval, burst)
-	if l == nil {
+	if interval <= 0 {
 		return nil
 	}
-	return &pacer{l: l, bo: backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute}}
+	return &pacer{
+		l:  rate.NewLimiter(rate.Every(interval), max(burst, 1)),
+		bo: backoff.Backoff{Min: 5 * time.Second, Max: 5 * time.Minute},
+	}
 }
 
+// wait takes a token, waiting for it until ctx ends. Waiters are served in the order they
+// called wait. A wait that ctx ends gives its token back, unless a later caller has reserved
+// one since: a cancelled wait never lets later callers go earlier than they were promised.
 func (p *pacer) wait(ctx context.Context) error {
-	if p == nil {
+	if err := ctx.Err(); err != nil || p == nil {
+		return err
+	}
+	r := p.l.Reserve() // never fails: the limit is finite and a reservation takes one token
+	d := r.Delay()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
 		return ctx.Err()
 	}
-	return p.l.Wait(ctx)
 }
 
 // done records the outcome of a paced call and returns the pause it caused, if any.
@@ -493,10 +515,29 @@ func (p *pacer) done(err error) time.Duration {
 		p.bo.Reset()
 	case errors.Is(err, ErrRateLimited):
 		d := p.bo.Next()
-		p.l.Pause(d)
+		p.pause(d)
 		return d
 	}
 	return 0
+}
+
+// pause makes the sends that have not reserved a token yet wait until d from now, and then
+// go one per interval, without a burst, as after a refusal by the server. A pause shorter
+// than the wait already ahead does nothing.
+//
+// rate.Limiter has no pause: it is made by reserving the tokens that the bucket must lack for
+// its next token to come d from now, reservations that are never used, a debt the bucket
+// pays back at its rate.
+func (p *pacer) pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	now := time.Now()
+	debt := p.l.TokensAt(now) - 1 + d.Seconds()*float64(p.l.Limit())
+	burst := p.l.Burst()
+	for n := int(math.Ceil(debt)); n > 0; n -= burst {
+		p.l.ReserveN(now, min(n, burst))
+	}
 }
 
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")

@@ -180,12 +180,12 @@ func kind(m *wechat.Message) string {
 	return "file"
 }
 
-// fileName is where m is saved: its MsgID, then the file's own name or the kind of media with
-// the extension of its sniffed type (a GIF emoticon is served as image/jpeg).
+// fileName is where m is saved: its MsgID, then the file's own name (made safe by the SDK:
+// no path, no control characters) or the kind of media with the extension of its sniffed
+// type (a GIF emoticon is served as image/jpeg).
 func fileName(m *wechat.Message, md *wechat.Media) string {
-	if md.FileName != "" {
-		name := strings.NewReplacer("/", "_", "\\", "_").Replace(md.FileName)
-		return m.MsgID + "-" + name
+	if m.MsgType == wechat.MsgTypeApp {
+		return m.MsgID + "-" + md.FileName
 	}
 	return m.MsgID + "-" + kind(m) + md.Ext()
 }

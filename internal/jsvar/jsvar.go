@@ -1,6 +1,6 @@
 // Package jsvar parses the JavaScript assignment bodies that the Web WeChat
-// login and synccheck endpoints send instead of JSON (PROTOCOL.md 3.8, 4.1,
-// 4.3, 6.1 and 14 item 1), such as
+// login and synccheck endpoints send instead of JSON (PROTOCOL 3.8, 4.1,
+// 4.3, 6.1 and 14.1), such as
 //
 //	window.QRLogin.code = 200; window.QRLogin.uuid = "Xk3fQ9mZaA==";
 //	window.synccheck={retcode:"0",selector:"2"}

@@ -1,7 +1,7 @@
 // Package textfmt decodes the text the Web WeChat server sends in names
 // (NickName, RemarkName, DisplayName) and in message Content: emoji spans,
 // <br/> line breaks, HTML entities and the group sender prefix
-// (PROTOCOL.md 5.9 and 7.4, 14 items 8 and 16).
+// (PROTOCOL 5.9, 7.4, 14.8 and 14.16).
 //
 // The recommended order for a group message is [SplitSender], then [Text]
 // on the rest; [Mentions] then works on the decoded text.
