@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wxkit/wechat/internal/atomicfile"
 )
 
 // ErrNoSession is returned by [SessionStore.Load] when nothing is stored.
@@ -156,7 +157,7 @@ func (f *FileStore) Save(ctx context.Context, s *Session) error {
 	if err != nil {
 		return fmt.Errorf("wechat: encoding session: %w", err)
 	}
-	if err := writeFileAtomic(f.path, b); err != nil {
+	if err := atomicfile.WriteFile(f.path, b, 0o600); err != nil {
 		return fmt.Errorf("wechat: saving session: %w", err)
 	}
 	return nil
@@ -190,66 +191,11 @@ func (f *FileStore) Clear(ctx context.Context) error {
 	if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("wechat: clearing session: %w", err)
 	}
-	return syncDir(filepath.Dir(f.path))
+	return nil
 }
-
-// tempPattern is the os.CreateTemp pattern of the temporary files of a save of path.
-func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
 
 // removeTemps removes the temporary files a killed save of f.path left behind.
-func (f *FileStore) removeTemps() {
-	dir := filepath.Dir(f.path)
-	entries, _ := os.ReadDir(dir)
-	prefix := strings.TrimSuffix(tempPattern(f.path), "*")
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) && !e.IsDir() {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-}
-
-// writeFileAtomic writes b to path with mode 0600: a temporary file in the same directory,
-// synced, renamed over path, then the directory synced, so that a crash leaves either the
-// old file or the new one. The temporary file is removed on any failure.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, tempPattern(path))
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		_, err = tmp.Write(b)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func (f *FileStore) removeTemps() { atomicfile.RemoveStale(f.path) }
 
 // recordingJar wraps the client's cookie jar and remembers every cookie with its attributes,
 // which net/http/cookiejar does not give back, so that a session can be saved and restored

@@ -100,7 +100,7 @@ func hasTemp(t *testing.T, dir string) bool {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".session.tmp") {
+		if strings.HasPrefix(e.Name(), ".session.") {
 			return true
 		}
 	}
@@ -112,7 +112,7 @@ func TestFileStoreClearRemovesTemps(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "session")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".session.tmp123"), []byte(`{"skey":"@crypt_SKEY-SECRET"}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".session.123.tmp"), []byte(`{"skey":"@crypt_SKEY-SECRET"}`), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other"), []byte("keep"), 0o600))
 	require.NoError(t, wechat.NewFileStore(path).Clear(t.Context()))
 	entries, err := os.ReadDir(dir)
