@@ -7,15 +7,19 @@ package redisstore
 // lockScript takes the lease. KEYS: lease, fence. ARGV: holder prefix (unique per Lock call,
 // ending in '#'), TTL in ms. It returns {1, token} when the lease is ours (taken now, or by an
 // earlier try of the same call that the client retried), or {0, value, pttl} when another
-// holder has it. The token comes from INCR on the fence key, only once the lease is free, so no
-// token is spent on a refusal.
+// holder has it. A lease key whose token is older than the newest issued was revoked (an
+// operator's INCR on the fence key) and counts as free. The token comes from INCR on the fence
+// key, only once the lease is free, so no token is spent on a refusal.
 const lockScript = `
 local v = redis.call('GET', KEYS[1])
 if v then
   if string.sub(v, 1, #ARGV[1]) == ARGV[1] then
     return {1, tonumber(string.sub(v, #ARGV[1] + 1))}
   end
-  return {0, v, redis.call('PTTL', KEYS[1])}
+  local held = tonumber(string.match(v, '#(%d+)$') or '0')
+  if held >= tonumber(redis.call('GET', KEYS[2]) or '0') then
+    return {0, v, redis.call('PTTL', KEYS[1])}
+  end
 end
 local t = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. t, 'PX', ARGV[2])
