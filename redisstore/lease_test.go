@@ -48,7 +48,8 @@ func TestLockHeld(t *testing.T) {
 	t.Parallel()
 	srv := sharedServer(t)
 	ctx := t.Context()
-	a, b := newStore(t, srv), newStore(t, srv)
+	a := newStore(t, srv)
+	b := sameAccount(t, srv, a)
 	la, err := a.Lock(ctx)
 	require.NoError(t, err)
 	assert.Positive(t, la.Token())
@@ -159,7 +160,7 @@ func TestStaleTokenRefused(t *testing.T) {
 
 	// The key expires (deleted here, as the TTL would) and a new holder takes the account.
 	require.NoError(t, rdb.Del(ctx, old.keys.lease).Err())
-	cur := newStore(t, srv)
+	cur := sameAccount(t, srv, old)
 	lcur, err := cur.Lock(ctx)
 	require.NoError(t, err)
 	want := testSession(4)

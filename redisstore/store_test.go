@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,11 +18,17 @@ import (
 	"github.com/wxkit/wechat/internal/redistest"
 )
 
-// newStore returns a Store on srv for an account named after the test, so that parallel tests
-// on the shared server do not meet.
+// newStore returns a Store on srv for a new account named after the test, unique to this
+// call, so that tests on the shared server never meet, in parallel or with -count.
+// sameAccount gives a second Store of that account.
 func newStore(t *testing.T, srv *redistest.Server, opts ...Option) *Store {
 	t.Helper()
-	return New(srv.Client(t), t.Name(), opts...)
+	return New(srv.Client(t), t.Name()+"#"+rand.Text()[:8], opts...)
+}
+
+func sameAccount(t *testing.T, srv *redistest.Server, st *Store, opts ...Option) *Store {
+	t.Helper()
+	return New(srv.Client(t), st.account, opts...)
 }
 
 // testSession returns a session shaped like the Client's snapshot, with n contacts.
@@ -283,7 +290,7 @@ func TestUnleasedSaveWhileHeld(t *testing.T) {
 	want := testSession(3)
 	require.NoError(t, holder.Save(ctx, want))
 
-	bystander := newStore(t, srv)
+	bystander := sameAccount(t, srv, holder)
 	err = bystander.Save(ctx, testSession(1))
 	require.ErrorIs(t, err, wechat.ErrLeaseHeld)
 	assert.Contains(t, err.Error(), "(token ")
