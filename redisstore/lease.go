@@ -39,6 +39,9 @@ func (s *Store) Lock(ctx context.Context) (wechat.Lease, error) {
 		}
 		return nil, s.errorf("lock", err)
 	}
+	if len(res) < 2 || len(res) < 3 && res[0] != int64(1) {
+		return nil, fmt.Errorf("redisstore: lock of account %q: unexpected answer %v from the script", s.account, res)
+	}
 	if ok, _ := res[0].(int64); ok != 1 {
 		value, _ := res[1].(string)
 		pttl, _ := res[2].(int64)

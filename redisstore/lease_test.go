@@ -44,6 +44,30 @@ func assertHeldFor(t *testing.T, l wechat.Lease, d time.Duration) {
 	}
 }
 
+// waitRenewed waits up to a third of st's TTL for a renewal: the lease key's TTL back within
+// the top sixth of the TTL.
+func waitRenewed(t *testing.T, srv *redistest.Server, st *Store) {
+	t.Helper()
+	rdb := srv.Client(t)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	limit := time.After(st.ttl / 3)
+	for {
+		pttl, err := rdb.PTTL(t.Context(), st.keys.lease).Result()
+		require.NoError(t, err)
+		if pttl > st.ttl-st.ttl/6 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-limit:
+			t.Fatalf("the lease was not renewed: PTTL %v", pttl)
+		}
+	}
+}
+
+// TestLockHeld: a second Store of the account gets ErrLeaseHeld at once, naming the holder;
+// after Release it takes the lease with a newer token.
 func TestLockHeld(t *testing.T) {
 	t.Parallel()
 	srv := sharedServer(t)
@@ -236,36 +260,62 @@ func TestRedisRestartWithoutPersistence(t *testing.T) {
 }
 
 // TestRedisRestartWithAOF: with the append-only file synced at every write, the lease key
-// survives a crash of Redis (its expiry is an absolute time), so a restart shorter than the
-// TTL does not end the lease: renewals go on once Redis is back, and saves work.
+// survives a crash of Redis (its expiry is an absolute time), so an outage shorter than the
+// TTL does not end the lease: at once (a restart), and down for 10 s (connections refused)
+// under a 24 s lease, whose renewal falls due meanwhile (at 8 s), during which saves fail with
+// a clear error. Once Redis is back, renewals
+// go on, the session saved before is there, and saves work.
 func TestRedisRestartWithAOF(t *testing.T) {
-	t.Parallel()
-	srv := redistest.New(t, "--appendonly", "yes", "--appendfsync", "always")
-	ctx := t.Context()
-	ttl := 3 * time.Second
-	st := New(srv.Client(t), "acct", WithTTL(ttl))
-	l, err := st.Lock(ctx)
-	require.NoError(t, err)
-	want := testSession(3)
-	require.NoError(t, st.Save(ctx, want))
+	tests := []struct {
+		name      string
+		ttl, down time.Duration
+	}{
+		{"restart", 3 * time.Second, 0},
+		{"down 10s", 24 * time.Second, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.New(t, "--appendonly", "yes", "--appendfsync", "always")
+			ctx := t.Context()
+			st := New(srv.Client(t), "acct", WithTTL(tt.ttl))
+			l, err := st.Lock(ctx)
+			require.NoError(t, err)
+			want := testSession(3)
+			require.NoError(t, st.Save(ctx, want))
 
-	require.NoError(t, srv.Restart())
-	assertHeldFor(t, l, 2*ttl)
-	got, err := st.Load(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, want, got)
-	require.NoError(t, st.Save(ctx, testSession(4)))
-	require.NoError(t, l.Release(ctx))
+			srv.Kill()
+			if tt.down > 0 {
+				err := st.Save(ctx, testSession(1))
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "connection refused")
+				assert.NotErrorIs(t, err, wechat.ErrLeaseLost)
+				assertHeldFor(t, l, tt.down)
+			}
+			require.NoError(t, srv.Start())
+			got, err := st.Load(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			if tt.down > 0 {
+				waitRenewed(t, srv, st)
+			} else {
+				assertHeldFor(t, l, 4*time.Second) // longer than the TTL: renewed
+			}
+			require.NoError(t, st.Save(ctx, testSession(4)))
+			require.NoError(t, l.Release(ctx))
+		})
+	}
 }
 
 // TestRedisStalledShorterThanTTL: Redis frozen for 10 s (SIGSTOP: connections hang, as in a
-// partition) under a 30 s lease. Saves meanwhile fail with a clear error at their deadline;
-// the lease is kept; once Redis answers again the renewal resumes and saves succeed.
+// partition) under a 24 s lease, whose renewal falls due during the stall (at 8 s). Saves
+// meanwhile fail with a clear error at their deadline; the lease is kept; once Redis answers
+// again the renewal, retried, succeeds, and saves succeed.
 func TestRedisStalledShorterThanTTL(t *testing.T) {
 	t.Parallel()
 	srv := redistest.New(t)
 	ctx := t.Context()
-	ttl := 30 * time.Second
+	ttl := 24 * time.Second
 	st := New(srv.Client(t), "acct", WithTTL(ttl))
 	l, err := st.Lock(ctx)
 	require.NoError(t, err)
@@ -291,23 +341,8 @@ func TestRedisStalledShorterThanTTL(t *testing.T) {
 	got, err := st.Load(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
-	// The renewal (due at 10 s, retried every 2.5 s) catches up: the key's TTL goes back up.
-	rdb := srv.Client(t)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	limit := time.After(ttl / 3)
-	for {
-		pttl, err := rdb.PTTL(ctx, st.keys.lease).Result()
-		require.NoError(t, err)
-		if pttl > ttl-ttl/6 {
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-limit:
-			t.Fatalf("the lease was not renewed after the stall: PTTL %v", pttl)
-		}
-	}
+	// The renewal (due at 8 s, failed, retried every 2 s) catches up.
+	waitRenewed(t, srv, st)
 	require.NoError(t, l.Err())
 	require.NoError(t, l.Release(ctx))
 }

@@ -23,8 +23,7 @@ const DefaultPrefix = "wechat:"
 const minTTL = 30 * time.Millisecond
 
 // Store is a [wechat.SessionStore] and [wechat.SessionLocker] that keeps the session of one
-// account in Redis. It is safe for concurrent use; saves are applied one at a time, in the
-// order they are made.
+// account in Redis. It is safe for concurrent use; Lock, Save and Clear run one at a time.
 //
 // A Store that holds a lease (from [Store.Lock]) fences its Save and Clear with the lease's
 // token: they fail with an error matching [wechat.ErrLeaseLost] once the lease is lost, or a
@@ -197,7 +196,7 @@ func (s *Store) Save(ctx context.Context, sess *wechat.Session) error {
 		if err != nil {
 			return s.errorf("saving the session", err)
 		}
-		if code, _ := res[0].(string); code == "BOOK" && try == 0 {
+		if len(res) > 0 && res[0] == "BOOK" && try == 0 {
 			s.book = bookCache{} // Redis holds another book than ours: send it whole
 			continue
 		}
@@ -283,6 +282,9 @@ func (s *Store) fence(op string) (mode, value, token string, err error) {
 
 // refusal turns a script's answer into nil for {'OK'}, else into the error it names.
 func (s *Store) refusal(op string, res []any) error {
+	if len(res) == 0 {
+		return fmt.Errorf("redisstore: %s: empty answer from the script", op)
+	}
 	code, _ := res[0].(string)
 	detail := ""
 	if len(res) > 1 {
