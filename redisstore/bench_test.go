@@ -90,6 +90,7 @@ func benchSave(b *testing.B, st wechat.SessionStore, sess *wechat.Session, chang
 		i++
 		if changed {
 			s.Contacts = books[i%2]
+			s.ContactsVersion = fmt.Sprint("book-", i)
 		}
 		s.IDs = ids[i%2]
 		s.Handled[0] = fmt.Sprint(i) // the delivery position moved

@@ -9,24 +9,20 @@
 //	c := wechat.New(wechat.WithSessionStore(redisstore.New(rdb, "support-desk-1")))
 //
 // It is also a [wechat.SessionLocker]: [Store.Lock] takes the account's lease, which a
-// goroutine of the [wechat.Lease] renews until it is released or lost. A process that does
-// not get the lease ([wechat.ErrLeaseHeld]) must not run the account; one whose lease ends
-// ([wechat.Lease.Done], [wechat.ErrLeaseLost]) must stop at once:
+// goroutine of the [wechat.Lease] renews until it is released or lost. [wechat.Client.Run]
+// takes the lease itself before it goes online and releases it when it returns: a second
+// process for the same account gets an error matching [wechat.ErrLeaseHeld] from Run, and a
+// Run whose lease is lost stops at once (no shutdown grace, nothing more sent or saved) with
+// one matching [wechat.ErrLeaseLost]:
 //
-//	st := redisstore.New(rdb, "support-desk-1")
-//	lease, err := st.Lock(ctx)
-//	if errors.Is(err, wechat.ErrLeaseHeld) {
-//		return err // another process runs this account
+//	c := wechat.New(wechat.WithSessionStore(redisstore.New(rdb, "support-desk-1")))
+//	err := c.Run(ctx)
+//	switch {
+//	case errors.Is(err, wechat.ErrLeaseHeld):
+//		// another process runs this account
+//	case errors.Is(err, wechat.ErrLeaseLost):
+//		// another process may run it now
 //	}
-//	if err != nil {
-//		return err
-//	}
-//	defer lease.Release(context.WithoutCancel(ctx))
-//	ctx, cancel := context.WithCancelCause(ctx)
-//	defer cancel(nil)
-//	go func() { <-lease.Done(); cancel(lease.Err()) }()
-//	c := wechat.New(wechat.WithSessionStore(st))
-//	err = c.Run(ctx)
 //
 // # What the lease guarantees
 //

@@ -10,33 +10,21 @@ import (
 	"github.com/wxkit/wechat/redisstore"
 )
 
-// Run one account under its lease: a second process gets ErrLeaseHeld, and a holder that
-// loses the lease stops. (Compiled, not run: it needs a Redis server.)
+// Run one account under its lease: Run takes it, a second process gets ErrLeaseHeld, and a
+// Run that loses the lease stops with ErrLeaseLost. (Compiled, not run: it needs a Redis
+// server.)
 func ExampleStore_Lock() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	st := redisstore.New(rdb, "support-desk-1")
 
-	ctx := context.Background()
-	lease, err := st.Lock(ctx)
-	if errors.Is(err, wechat.ErrLeaseHeld) {
+	c := wechat.New(wechat.WithSessionStore(redisstore.New(rdb, "support-desk-1")))
+	err := c.Run(context.Background())
+	switch {
+	case errors.Is(err, wechat.ErrLeaseHeld):
 		log.Print("another process runs this account")
-		return
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer lease.Release(context.WithoutCancel(ctx))
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() { <-lease.Done(); cancel(lease.Err()) }()
-
-	c := wechat.New(wechat.WithSessionStore(st))
-	err = c.Run(ctx)
-	if errors.Is(context.Cause(ctx), wechat.ErrLeaseLost) {
+	case errors.Is(err, wechat.ErrLeaseLost):
 		log.Print("lease lost: another process may run the account now")
-	} else if !errors.Is(err, context.Canceled) {
+	case !errors.Is(err, context.Canceled):
 		log.Print(err)
 	}
 }

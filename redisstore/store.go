@@ -48,7 +48,7 @@ type Store struct {
 // those values in Redis. A part is skipped on Save only when it is unchanged and Redis still
 // records its generation.
 type bookCache struct {
-	contacts    []wechat.Contact // the slice given to the last save that wrote the contacts
+	contacts    string // the Session.ContactsVersion of the last save that wrote the contacts
 	contactsGen string
 	ids         map[string]string // a copy of the IDs of the last save that wrote them
 	idsGen      string
@@ -157,9 +157,8 @@ func (s *Store) Load(ctx context.Context) (*wechat.Session, error) {
 // Save replaces the stored session with sess, atomically (one script): the session, its
 // delivery position and handled ids, the address book and the identity table change together
 // or not at all. The address book and the identity table, the bulk of a large account, are
-// sent only when they changed: Contacts when it is not the slice given to the previous save
-// (the Client hands the same slice while the book does not change, so the slice must not be
-// modified after it was saved), IDs when their content differs. Either is sent anyway when
+// sent only when they changed: Contacts when its [wechat.Session].ContactsVersion is not that
+// of the previous save (or is empty), IDs when their content differs. Either is sent anyway when
 // Redis does not hold what this Store wrote last (another writer, a Clear).
 //
 // Save fails with an error matching [wechat.ErrLeaseLost] when the Store's lease was lost or a
@@ -183,7 +182,7 @@ func (s *Store) Save(ctx context.Context, sess *wechat.Session) error {
 	}
 	keys := s.keys.list()
 	for try := 0; ; try++ {
-		c, err := s.planContacts(sess.Contacts)
+		c, err := s.planContacts(sess.Contacts, sess.ContactsVersion)
 		if err != nil {
 			return err
 		}
@@ -203,7 +202,7 @@ func (s *Store) Save(ctx context.Context, sess *wechat.Session) error {
 		if err := s.refusal("saving the session", res); err != nil {
 			return err
 		}
-		s.book.contacts, s.book.contactsGen = sess.Contacts, c.gen
+		s.book.contacts, s.book.contactsGen = sess.ContactsVersion, c.gen
 		if i.op != "keep" {
 			s.book.ids, s.book.idsGen = maps.Clone(sess.IDs), i.gen
 		}
@@ -218,11 +217,11 @@ type part struct {
 	value   []byte
 }
 
-func (s *Store) planContacts(cs []wechat.Contact) (part, error) {
+func (s *Store) planContacts(cs []wechat.Contact, version string) (part, error) {
 	switch {
 	case len(cs) == 0:
 		return part{op: "del"}, nil
-	case s.book.contactsGen != "" && len(s.book.contacts) == len(cs) && &s.book.contacts[0] == &cs[0]:
+	case s.book.contactsGen != "" && version != "" && s.book.contacts == version:
 		return part{op: "keep", gen: s.book.contactsGen}, nil
 	}
 	b, err := json.Marshal(cs)

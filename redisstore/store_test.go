@@ -62,6 +62,9 @@ func testSession(n int) *wechat.Session {
 		s.Contacts = append(s.Contacts, c)
 		s.IDs["pid:"+c.ID] = c.ID
 	}
+	if n > 0 {
+		s.ContactsVersion = fmt.Sprintf("book-%d", n)
+	}
 	return s
 }
 
@@ -224,8 +227,9 @@ func TestBookSkippedWhenUnchanged(t *testing.T) {
 	assert.Equal(t, map[string]string{"marker": "m"}, got.IDs, "unchanged IDs were sent")
 	assert.Equal(t, []string{"1001", "1002", "1003"}, got.Handled)
 
-	// A new slice (the book changed) and changed IDs are written.
+	// A new version (the book changed) and changed IDs are written.
 	sess.Contacts = slices.Clone(sess.Contacts)
+	sess.ContactsVersion += "+"
 	sess.IDs["pid:new"] = "new"
 	require.NoError(t, st.Save(ctx, sess))
 	got, err = st.Load(ctx)
@@ -246,6 +250,7 @@ func TestBookSkippedWhenUnchanged(t *testing.T) {
 			sess.IDs["pid:"+change] = change
 		case "contacts":
 			sess.Contacts = slices.Clone(sess.Contacts)
+			sess.ContactsVersion += "+"
 		}
 		require.NoError(t, st.Save(ctx, sess), change)
 		got, err = st.Load(ctx)
