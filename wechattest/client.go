@@ -173,28 +173,35 @@ const slowSteps = 10
 // the reader waits in its own goroutine, on a timer, so inside a
 // testing/synctest bubble the wait takes no real time.
 type slowBody struct {
-	data []byte
-	step time.Duration
-	left int // pieces still to come
-	done <-chan struct{}
-	err  func() error
+	data  []byte // not arrived yet
+	ready []byte // arrived, not read yet
+	step  time.Duration
+	left  int // pieces still to come
+	done  <-chan struct{}
+	err   func() error
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	if len(b.data) == 0 {
-		return 0, io.EOF
+	if len(b.ready) == 0 {
+		if len(b.data) == 0 {
+			return 0, io.EOF
+		}
+		t := time.NewTimer(b.step)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-b.done:
+			return 0, b.err()
+		}
+		piece := len(b.data)
+		if b.left > 1 {
+			piece = (len(b.data) + b.left - 1) / b.left
+		}
+		b.left--
+		b.ready, b.data = b.data[:piece], b.data[piece:]
 	}
-	t := time.NewTimer(b.step)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-b.done:
-		return 0, b.err()
-	}
-	piece := (len(b.data) + b.left - 1) / max(b.left, 1)
-	b.left--
-	n := copy(p, b.data[:piece])
-	b.data = b.data[n:]
+	n := copy(p, b.ready)
+	b.ready = b.ready[n:]
 	return n, nil
 }
 

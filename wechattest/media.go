@@ -162,7 +162,8 @@ func isMediaEndpoint(name string) bool {
 // 10.6): webwxgetmsgimg, webwxgetvoice, webwxgetvideo, webwxgeticon,
 // webwxgetheadimg and webwxgetpubliclinkimg. They need the session checks
 // of authLocked and a skey of the session in the query (webwxgetheadimg
-// also accepts an empty one, as group HeadImgUrls carry it, PROTOCOL 5.4);
+// also accepts an empty one, as group HeadImgUrls carry it, PROTOCOL 5.4,
+// and webwxgetpubliclinkimg, whose path comes from a message, PROTOCOL 7.5);
 // a request that fails them, an unknown or expired message, and
 // webwxgetvideo without a Range header (PROTOCOL 10.3, 14.18) get 200 with
 // an empty body.
@@ -172,7 +173,7 @@ func (s *Server) serveMedia(x *exchange) {
 	endpoint := x.ep
 	ss, rf := s.authLocked(x)
 	skey := q.Get("skey")
-	if rf == nil && !ss.validSkey(skey) && !(endpoint == "webwxgetheadimg" && skey == "") {
+	if rf == nil && !ss.validSkey(skey) && !(skey == "" && (endpoint == "webwxgetheadimg" || endpoint == "webwxgetpubliclinkimg")) {
 		rf = refuse(0, "the skey parameter is not a skey of the session (PROTOCOL 10)")
 	}
 	if rf != nil {
