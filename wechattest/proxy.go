@@ -35,8 +35,9 @@ import (
 // terminates TLS itself, with a certificate for the host that it mints from
 // its own certificate authority ([Proxy.CACert]); the requests inside the
 // tunnel (HTTP/1.1 or HTTP/2) go to the Server's ServeHTTP. It also serves
-// plain-HTTP proxy requests (GET http://wx2.qq.com/...) and requests sent to
-// it directly with a Web WeChat Host header. CONNECT to any other host is
+// requests sent to it in absolute form (GET http://wx2.qq.com/..., or
+// https://, as some libraries send them without CONNECT) and requests sent
+// to it directly with a Web WeChat Host header. CONNECT to any other host is
 // refused with 403 and logged ([WithLogf]; a failure with [WithStrict]): the
 // proxy never reaches the Internet. A host made unreachable with
 // [Server.SetUnreachable] answers CONNECT with 502.

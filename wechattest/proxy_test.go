@@ -116,9 +116,20 @@ func TestProxyPlainHTTP(t *testing.T) {
 	resp.Body.Close()
 	direct.CloseIdleConnections()
 	assert.Regexp(t, reQRLogin, string(body))
+	// Some libraries send https requests to the proxy in absolute form,
+	// without CONNECT.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	io.WriteString(conn, "GET https://login.wx.qq.com/jslogin?appid="+appID+" HTTP/1.1\r\nHost: login.wx.qq.com\r\nConnection: close\r\n\r\n")
+	raw, err := io.ReadAll(conn)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "window.QRLogin.code = 200;")
+
 	rs := h.s.Requests()
-	require.Len(t, rs, 2)
+	require.Len(t, rs, 3)
 	assert.Equal(t, "login.weixin.qq.com", rs[1].Host)
+	assert.Equal(t, "login.wx.qq.com", rs[2].Host)
 }
 
 func TestProxyCACert(t *testing.T) {
