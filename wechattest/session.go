@@ -40,7 +40,7 @@ type session struct {
 	base      int64   // SyncKey key 1 before the first event
 	acked     int64   // highest key 1 a webwxsync request carried
 	events    []event // event log; events[i] has sequence base+i+1
-	lastBatch []event // the messages of the last webwxsync answer (FaultResend)
+	lastBatch []int64 // sequences of the messages of the last webwxsync answer (FaultResend)
 
 	uploads map[string]*partialUpload // chunked uploads in progress
 	done    map[string]obj            // answers of completed uploads, for a repeated last chunk

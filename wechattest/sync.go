@@ -246,7 +246,7 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 
 	next := min(key1, ss.head())
 	msgs := arr{}
-	var batch []event
+	var batch []int64
 	var changes []*change
 	cont := 0
 	// events[i] has sequence base+i+1: start right after key1.
@@ -268,7 +268,7 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 			break
 		}
 		msgs = append(msgs, s.renderLocked(ss, ev, c.skew))
-		batch = append(batch, ev)
+		batch = append(batch, ev.seq)
 		next = ev.seq
 	}
 	if s.useModLocked(c.exchange, FaultResend) {
@@ -279,7 +279,7 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 		msgs = append(again, msgs...)
 	}
 	if len(batch) > 0 {
-		ss.lastBatch = batch
+		ss.lastBatch = append(ss.lastBatch[:0], batch...)
 	}
 
 	now := c.now()
@@ -308,9 +308,9 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 // key1 covers, or else the last message at or before key1.
 func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
 	var out []event
-	for _, ev := range ss.lastBatch {
-		if ev.seq <= key1 {
-			out = append(out, ev)
+	for _, seq := range ss.lastBatch {
+		if seq <= key1 {
+			out = append(out, ss.events[seq-ss.base-1])
 		}
 	}
 	if len(out) > 0 {
