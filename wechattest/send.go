@@ -52,12 +52,6 @@ func sendRuleFor(name string) (sendRule, bool) {
 	return sendRule{}, false
 }
 
-// isSendEndpoint reports whether name is one of the send endpoints.
-func isSendEndpoint(name string) bool {
-	_, ok := sendRuleFor(name)
-	return ok
-}
-
 func zeroSend(ret int) obj {
 	return obj{{"BaseResponse", baseResponse(ret)}, {"MsgID", ""}, {"LocalID", ""}}
 }
