@@ -104,11 +104,11 @@ func TestRenewal(t *testing.T) {
 	t.Parallel()
 	srv := sharedServer(t)
 	ctx := t.Context()
-	ttl := 300 * time.Millisecond
+	ttl := 1500 * time.Millisecond
 	st := newStore(t, srv, WithTTL(ttl))
 	l, err := st.Lock(ctx)
 	require.NoError(t, err)
-	assertHeldFor(t, l, 5*ttl)
+	assertHeldFor(t, l, 3*ttl)
 	pttl, err := srv.Client(t).PTTL(ctx, st.keys.lease).Result()
 	require.NoError(t, err)
 	assert.Greater(t, pttl, ttl/2)
