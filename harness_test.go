@@ -33,7 +33,7 @@ type setupConfig struct {
 	server    []wechattest.Option
 	client    []wechat.Option
 	srv       *wechattest.Server
-	handler   func(ctx context.Context, m *wechat.Message) error
+	handler   func(ctx context.Context, ts *testSession, m *wechat.Message) error
 	transport func(http.RoundTripper) http.RoundTripper
 	noRun     bool // log in with Login only
 	noLogin   bool // neither confirm the login nor wait for it
@@ -58,8 +58,10 @@ func onServer(srv *wechattest.Server) setupOption {
 	return func(c *setupConfig) { c.srv = srv }
 }
 
-// withHandler makes the recording handler call h after recording, and return its error.
-func withHandler(h func(ctx context.Context, m *wechat.Message) error) setupOption {
+// withHandler makes the recording handler call h after recording, with the session it runs
+// in, and return its error. h may use the session's client and stop at once: a resumed session
+// delivers messages before setup has returned.
+func withHandler(h func(ctx context.Context, ts *testSession, m *wechat.Message) error) setupOption {
 	return func(c *setupConfig) { c.handler = h }
 }
 
@@ -107,7 +109,7 @@ func setup(t testing.TB, opts ...setupOption) *testSession {
 		ts.mu.Unlock()
 		ts.msgs <- m
 		if cfg.handler != nil {
-			return cfg.handler(ctx, m)
+			return cfg.handler(ctx, ts, m)
 		}
 		return nil
 	})
