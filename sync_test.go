@@ -12,6 +12,7 @@ import (
 )
 
 func TestParseSyncCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		want    syncCheck
@@ -53,6 +54,7 @@ func TestParseSyncCheck(t *testing.T) {
 // it (PROTOCOL 6.1, 14.1: 43 bytes, no newline, no semicolon), and refuses every cut of it: a
 // synccheck answer cut short (a closed connection, FaultTruncate) is never read as an answer.
 func TestParseSyncCheckCapturedBody(t *testing.T) {
+	t.Parallel()
 	const captured = `window.synccheck={retcode:"0",selector:"2"}`
 	body := parserFixture(t, "synccheck", "new_message.txt")
 	require.Equal(t, captured, string(body), "the fixture is the captured body")
@@ -66,6 +68,7 @@ func TestParseSyncCheckCapturedBody(t *testing.T) {
 }
 
 func TestParseSyncCheckOtherBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body    string
 		want    syncCheck
@@ -94,6 +97,7 @@ func TestParseSyncCheckOtherBodies(t *testing.T) {
 }
 
 func TestParseSync(t *testing.T) {
+	t.Parallel()
 	syncKey4 := "1_636444437|2_636445049|3_636444675|1000_1463740202"
 	tests := []struct {
 		file         string
@@ -165,6 +169,7 @@ func TestParseSync(t *testing.T) {
 }
 
 func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
+	t.Parallel()
 	// An error body carries SyncKey {"Count":0,"List":[]}; it must never look replaceable,
 	// even if a caller ignored the error (PROTOCOL 6.2, 14.6).
 	var r syncResponse
@@ -176,6 +181,7 @@ func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
 }
 
 func TestParseSyncModContacts(t *testing.T) {
+	t.Parallel()
 	got, err := parseSync(parserFixture(t, "webwxsync", "sync_check_key.json"))
 	require.NoError(t, err)
 	cs := decodeWireContacts(t, got.ModContactList, testSelf)
@@ -190,6 +196,7 @@ func TestParseSyncModContacts(t *testing.T) {
 // TestParseSyncLayoutsAgree checks that the multi-line and the compact layouts of the same
 // answer decode to the same messages (PROTOCOL 14.2).
 func TestParseSyncLayoutsAgree(t *testing.T) {
+	t.Parallel()
 	multi, err := parseSync(parserFixture(t, "webwxsync", "text_100.json"))
 	require.NoError(t, err)
 	compact, err := parseSync(parserFixture(t, "webwxsync", "text_100_compact.json"))
@@ -208,6 +215,7 @@ func TestParseSyncLayoutsAgree(t *testing.T) {
 // entries, "}\n" at the end) entry by entry, and reads every other layout of the same JSON
 // (compact, indented, CRLF line ends) to the same answer: it never parses line by line.
 func TestParseSyncServerLayout(t *testing.T) {
+	t.Parallel()
 	body := parserFixture(t, "webwxsync", "text_100.json")
 	errBody := parserFixture(t, "webwxsync", "ret_1101.json")
 	// The fixtures have the server's layout, or this test proves nothing.
