@@ -24,6 +24,7 @@ func idOf(s *contactStore, userName string) string {
 }
 
 func TestContactIDDerivation(t *testing.T) {
+	t.Parallel()
 	fp := func(parts ...string) string { return "fp:" + fingerprint(parts...) }
 	tests := []struct {
 		name string
@@ -60,6 +61,7 @@ func TestContactIDDerivation(t *testing.T) {
 // TestContactIDTable: the table gives contacts their IDs back at a later login, when the
 // keys they had are only partly there.
 func TestContactIDTable(t *testing.T) {
+	t.Parallel()
 	var s contactStore
 	login(&s, map[string]string{"@a1": "wxid_a"},
 		&Contact{UserName: "@self1", Uin: 1, Kind: KindSelf},
@@ -120,6 +122,7 @@ func TestContactIDTable(t *testing.T) {
 // TestContactIDAmbiguous: two contacts no key tells apart get suffixed IDs, and their shared
 // fingerprint is never used for a lookup again.
 func TestContactIDAmbiguous(t *testing.T) {
+	t.Parallel()
 	twin := func(u string) *Contact { return &Contact{UserName: u, NickName: "Twin", Kind: KindFriend} }
 	var s contactStore
 	login(&s, nil, twin("@x1"), twin("@y1"))
@@ -138,6 +141,7 @@ func TestContactIDAmbiguous(t *testing.T) {
 // TestContactIDLateKeys: the chat list's permanent ids may arrive before or after the
 // contacts; the ID is the same either way, and group members follow their contact.
 func TestContactIDLateKeys(t *testing.T) {
+	t.Parallel()
 	friend := func() *Contact { return &Contact{UserName: "@f", NickName: "F", Kind: KindFriend} }
 	group := func() *Contact {
 		return &Contact{UserName: "@@g", NickName: "G", Kind: KindGroup, membersLoaded: true, Members: []Member{
@@ -166,6 +170,7 @@ func TestContactIDLateKeys(t *testing.T) {
 
 // TestContactIDStaleFingerprint: a renamed contact's old fingerprint no longer finds it.
 func TestContactIDStaleFingerprint(t *testing.T) {
+	t.Parallel()
 	var s contactStore
 	login(&s, nil, &Contact{UserName: "@a", NickName: "Old", Kind: KindFriend})
 	id := idOf(&s, "@a")
@@ -181,6 +186,7 @@ func TestContactIDStaleFingerprint(t *testing.T) {
 }
 
 func TestLearnIDsFromStatusNotify(t *testing.T) {
+	t.Parallel()
 	var s contactStore
 	login(&s, nil, &Contact{UserName: "@a", NickName: "A", Kind: KindFriend})
 	m := &Message{MsgType: MsgTypeStatusNotify, StatusNotifyCode: 4, StatusNotifyUserName: "@a,filehelper",
@@ -201,6 +207,7 @@ func TestLearnIDsFromStatusNotify(t *testing.T) {
 // its Alias, the Alias key follows to the new ID, so that the next login without the
 // permanent id finds it.
 func TestContactIDUpgradeMovesKeys(t *testing.T) {
+	t.Parallel()
 	var s contactStore
 	login(&s, nil, &Contact{UserName: "@a", NickName: "A", Alias: "a1", Kind: KindFriend})
 	assert.Equal(t, "alias:a1", idOf(&s, "@a"))

@@ -56,10 +56,9 @@ func serverRet(t *testing.T, err error) int {
 }
 
 func TestSetRemark(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	friend := srv.UserName("friend")
 
@@ -86,10 +85,9 @@ func TestSetRemark(t *testing.T) {
 }
 
 func TestPinUnpin(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	alice, group := srv.UserName("alice"), srv.UserName("group")
 
@@ -121,10 +119,9 @@ func TestPinUnpin(t *testing.T) {
 }
 
 func TestAcceptFriend(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 
 	// carol is a stranger, known from the group "group".
@@ -171,10 +168,9 @@ func TestAcceptFriend(t *testing.T) {
 }
 
 func TestAddFriend(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	carol := srv.UserName("carol") // a member of "group" who is not a friend
 
@@ -221,13 +217,12 @@ func (rt retTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestCreateGroup(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	// The official client takes Ret -2013 as success (PROTOCOL 11.3): make the server say it.
-	hc := srv.Client()
-	hc.Transport = retTransport{hc.Transport, "webwxcreatechatroom", `"Ret": 0`, `"Ret": -2013`}
-	b := startContactBot(t, srv, wechat.WithHTTPClient(hc))
+	b := setup(t, contactsReady(), withTransport(func(next http.RoundTripper) http.RoundTripper {
+		return retTransport{next, "webwxcreatechatroom", `"Ret": 0`, `"Ret": -2013`}
+	}))
+	srv := b.srv
 	ctx := t.Context()
 	friend, alice, bob := srv.UserName("friend"), srv.UserName("alice"), srv.UserName("bob")
 
@@ -261,10 +256,9 @@ func TestCreateGroup(t *testing.T) {
 }
 
 func TestAddMembers(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	group, bob := srv.UserName("group"), srv.UserName("bob")
 
@@ -300,14 +294,13 @@ func TestAddMembers(t *testing.T) {
 // TestAddMembersInvite: a group that needs invitations answers addmember with Ret 1, and the
 // client invites; a group of 40 or more is invited to directly; a full group is refused.
 func TestAddMembersInvite(t *testing.T) {
+	t.Parallel()
 	acct := wechattest.LargeAccount(600, 3, 4)
 	acct.Groups[0].InviteOnly = true
 	acct.Groups[1].Members = wechattest.LargeAccount(600, 1, 45).Groups[0].Members
 	acct.Groups[2].Members = wechattest.LargeAccount(600, 1, 499).Groups[0].Members
-	srv := wechattest.NewServer(wechattest.WithAccount(acct))
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	b := setup(t, withServer(wechattest.WithAccount(acct)), contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	funs := func() []string {
 		var out []string
@@ -347,10 +340,9 @@ func TestAddMembersInvite(t *testing.T) {
 }
 
 func TestRemoveMembers(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	group, friend, carol := srv.UserName("group"), srv.UserName("friend"), srv.UserName("carol")
 
@@ -380,10 +372,9 @@ func TestRemoveMembers(t *testing.T) {
 }
 
 func TestRenameGroup(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	group := srv.UserName("group")
 
@@ -406,10 +397,9 @@ func TestRenameGroup(t *testing.T) {
 }
 
 func TestMarkRead(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	require.NoError(t, b.c.MarkRead(ctx, srv.UserName("group")))
 	r, body := lastBody(t, srv, "webwxstatusnotify")
@@ -421,10 +411,9 @@ func TestMarkRead(t *testing.T) {
 }
 
 func TestOpsRateLimited(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	friend := srv.UserName("friend")
 
@@ -443,10 +432,9 @@ func TestOpsRateLimited(t *testing.T) {
 // TestOpsOnDeletedGroup: a group the server deleted is refused by the server while the
 // client has not synced yet, and by the client once the sync has removed it.
 func TestOpsOnDeletedGroup(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	ctx := t.Context()
 	group := srv.UserName("group")
 
@@ -471,12 +459,11 @@ func TestOpsOnDeletedGroup(t *testing.T) {
 // TestMembersJoinFromPhone: members invited by someone else arrive as a ContactChange with
 // Joined and a system message.
 func TestMembersJoinFromPhone(t *testing.T) {
+	t.Parallel()
 	acct := wechattest.DefaultAccount()
 	acct.Strangers = []wechattest.Contact{{ID: "dave", NickName: "Dave"}}
-	srv := wechattest.NewServer(wechattest.WithAccount(acct))
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	b := setup(t, withServer(wechattest.WithAccount(acct)), contactsReady())
+	srv := b.srv
 	group := srv.UserName("group")
 
 	srv.InviteToGroup("group", "alice", "dave", "bob")

@@ -7,6 +7,7 @@ import (
 )
 
 func TestNormalizeName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"Alice🌛 & Co", "aliceco"},
 		{"ＡＢＣ１２３", "abc123"}, // full-width forms
@@ -23,6 +24,7 @@ func TestNormalizeName(t *testing.T) {
 }
 
 func TestQueryMatch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		query, name string
 		want        int
@@ -43,6 +45,7 @@ func TestQueryMatch(t *testing.T) {
 }
 
 func TestSearchContacts(t *testing.T) {
+	t.Parallel()
 	c := New()
 	c.contacts.put(
 		&Contact{UserName: "@1", NickName: "Annabel", Kind: KindFriend},
@@ -62,6 +65,7 @@ func TestSearchContacts(t *testing.T) {
 }
 
 func TestSearchMembers(t *testing.T) {
+	t.Parallel()
 	g := &Contact{Kind: KindGroup, Members: []Member{
 		{UserName: "@1", NickName: "Dave", DisplayName: "Big D"},
 		{UserName: "@2", NickName: "Davey"},

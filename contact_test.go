@@ -29,6 +29,7 @@ const (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		userName    string
@@ -67,6 +68,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestContactKindString(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "self", KindSelf.String())
 	assert.Equal(t, "stranger", KindStranger.String())
 	assert.Equal(t, "ContactKind(42)", ContactKind(42).String())
@@ -85,6 +87,7 @@ func decodeWireContacts(t *testing.T, raws []json.RawMessage, self string) []*Co
 }
 
 func TestGetContactPages(t *testing.T) {
+	t.Parallel()
 	var page1 contactPage
 	require.NoError(t, decodeResponse(opGetContact, parserFixture(t, "webwxgetcontact", "page1.json"), &page1))
 	assert.Equal(t, flexInt(123), page1.Seq)
@@ -121,6 +124,7 @@ func TestGetContactPages(t *testing.T) {
 }
 
 func TestBatchGetContactGroup(t *testing.T) {
+	t.Parallel()
 	var resp batchContactResponse
 	require.NoError(t, decodeResponse(opBatchContact, parserFixture(t, "webwxbatchgetcontact", "group.json"), &resp))
 	cs := decodeWireContacts(t, resp.ContactList, testSelf)
@@ -150,6 +154,7 @@ func TestBatchGetContactGroup(t *testing.T) {
 }
 
 func TestNewContact(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		json string

@@ -12,6 +12,7 @@ import (
 )
 
 func TestNewDeviceID(t *testing.T) {
+	t.Parallel()
 	re := regexp.MustCompile(`^e[0-9]{15}$`)
 	seen := make(map[string]bool)
 	for range 1000 {
@@ -23,6 +24,7 @@ func TestNewDeviceID(t *testing.T) {
 }
 
 func TestClientMsgIDIncreasesInOneMillisecond(t *testing.T) {
+	t.Parallel()
 	now := time.UnixMilli(1700000000000)
 	var ids idSource
 	re := regexp.MustCompile(`^[0-9]{17}$`)
@@ -40,6 +42,7 @@ func TestClientMsgIDIncreasesInOneMillisecond(t *testing.T) {
 }
 
 func TestClientMsgIDLaterTime(t *testing.T) {
+	t.Parallel()
 	var ids idSource
 	a := ids.clientMsgID(time.UnixMilli(1700000000000))
 	b := ids.clientMsgID(time.UnixMilli(1700000000001))
@@ -52,6 +55,7 @@ func TestClientMsgIDLaterTime(t *testing.T) {
 }
 
 func TestClientMsgIDConcurrent(t *testing.T) {
+	t.Parallel()
 	var ids idSource
 	now := time.UnixMilli(1700000000000)
 	const workers, each = 8, 500
@@ -76,6 +80,7 @@ func TestClientMsgIDConcurrent(t *testing.T) {
 }
 
 func TestCacheBuster(t *testing.T) {
+	t.Parallel()
 	var ids idSource
 	now := time.UnixMilli(1700000000000)
 	assert.Equal(t, "1700000000001", ids.cacheBuster(now))
@@ -84,6 +89,7 @@ func TestCacheBuster(t *testing.T) {
 }
 
 func TestNotMillis(t *testing.T) {
+	t.Parallel()
 	// PROTOCOL 12.1: int32(^uint32(uint64(ms))), what JavaScript's ~new Date() gives.
 	tests := []struct {
 		ms   int64

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,63 +20,6 @@ import (
 	"github.com/wxkit/wechat"
 	"github.com/wxkit/wechat/wechattest"
 )
-
-// contactBot is a bot that also records the contact changes the sync reports.
-type contactBot struct {
-	*bot
-	changes chan wechat.ContactChange
-}
-
-// startContactBot starts a bot, waits until it is online with its address book loaded, and
-// until the sync has taken the chat list the server sends after login (StatusNotify code 4):
-// a message delivered after it has arrived.
-func startContactBot(t *testing.T, srv *wechattest.Server, opts ...wechat.Option) *contactBot {
-	t.Helper()
-	changes := make(chan wechat.ContactChange, 1000)
-	opts = append(opts, wechat.WithContactHandler(func(cc wechat.ContactChange) { changes <- cc }))
-	b := &contactBot{startBot(t, srv, opts...), changes}
-	waitOnline(t, srv)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, b.c.WaitContacts(ctx))
-	srv.Deliver(wechattest.Text("filehelper", "ready"))
-	b.nextWhere(t, func(m *wechat.Message) bool { return m.Content == "ready" })
-	return b
-}
-
-// nextWhere returns the next message the handlers received for which f is true, skipping
-// the others.
-func (b *contactBot) nextWhere(t *testing.T, f func(*wechat.Message) bool) *wechat.Message {
-	t.Helper()
-	for {
-		if m := b.next(t); f(m) {
-			return m
-		}
-	}
-}
-
-// nextSystem returns the next system message (MsgType 10000).
-func (b *contactBot) nextSystem(t *testing.T) wechat.System {
-	t.Helper()
-	m := b.nextWhere(t, func(m *wechat.Message) bool { return m.MsgType == wechat.MsgTypeSys })
-	sys, _ := m.System()
-	return sys
-}
-
-// waitChange returns the next contact change for userName.
-func (b *contactBot) waitChange(t *testing.T, userName string) wechat.ContactChange {
-	t.Helper()
-	for {
-		select {
-		case cc := <-b.changes:
-			if cc.Contact.UserName == userName {
-				return cc
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no contact change for %s within 10s", userName)
-		}
-	}
-}
 
 // checkStore checks that the client's address book agrees with the server's model: every
 // contact and group with its remark name, pin, name and members.
@@ -135,10 +77,9 @@ func ids(srv *wechattest.Server, c *wechat.Client, stable ...string) map[string]
 var defaultIDs = []string{"self", "friend", "alice", "bob", "filehelper", "weixin", "gh_news", "group", "team"}
 
 func TestContactIDs(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	got := ids(srv, b.c, defaultIDs...)
 	assert.Equal(t, map[string]string{
 		"self":       "uin:2212345678", // the uin webwxinit gives
@@ -172,21 +113,18 @@ func TestContactIDs(t *testing.T) {
 // TestContactIDsAcrossLogins: two sessions of the same account, without a session store:
 // every UserName differs, every ID is the same.
 func TestContactIDsAcrossLogins(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	first := startContactBot(t, srv)
+	t.Parallel()
+	first := setup(t, contactsReady())
+	srv := first.srv
 	ids1 := ids(srv, first.c, defaultIDs...)
 	names1 := map[string]string{}
 	for _, id := range defaultIDs {
 		names1[id] = srv.UserName(id)
 	}
 	g1, _ := first.c.Contact(srv.UserName("group"))
-	first.stop()
-	require.ErrorIs(t, first.runErr(t), context.Canceled)
+	require.ErrorIs(t, first.shutdown(t), context.Canceled)
 
-	srv.ConfirmLogin()
-	second := startContactBot(t, srv)
+	second := setup(t, onServer(srv), contactsReady())
 	ids2 := ids(srv, second.c, defaultIDs...)
 	assert.Equal(t, ids1, ids2)
 	assert.Len(t, ids2, len(defaultIDs))
@@ -213,14 +151,13 @@ func TestContactIDsAcrossLogins(t *testing.T) {
 // login, same store) gives both their old IDs, although carol is not in the chat list and the
 // friend's strongest key is now the remark.
 func TestContactIDsWithStore(t *testing.T) {
+	t.Parallel()
 	acct := wechattest.LargeAccount(5, 1, 4)
 	acct.Strangers = []wechattest.Contact{{ID: "carol", NickName: "Carol", Sex: 2, City: "Hangzhou"}}
-	srv := wechattest.NewServer(wechattest.WithAccount(acct))
-	defer srv.Close()
 	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "bot.session"))
 
-	srv.ConfirmLogin()
-	first := startContactBot(t, srv, wechat.WithSessionStore(store))
+	first := setup(t, withServer(wechattest.WithAccount(acct)), withClient(wechat.WithSessionStore(store)), contactsReady())
+	srv := first.srv
 	ctx := t.Context()
 	srv.Deliver(wechattest.FriendRequest("carol", "hi"))
 	fr, _ := first.nextWhere(t, func(m *wechat.Message) bool { return m.MsgType == wechat.MsgTypeVerify }).FriendRequest()
@@ -233,8 +170,7 @@ func TestContactIDsWithStore(t *testing.T) {
 	require.True(t, strings.HasPrefix(before.ID, "fp:"), "friend0003 is known by fingerprint only: %q", before.ID)
 	require.NoError(t, first.c.SetRemark(ctx, f3, "Boss"))
 	first.waitChange(t, f3)
-	first.stop()
-	require.ErrorIs(t, first.runErr(t), context.Canceled)
+	require.ErrorIs(t, first.shutdown(t), context.Canceled)
 
 	saved, err := store.Load(ctx)
 	require.NoError(t, err)
@@ -242,8 +178,8 @@ func TestContactIDsWithStore(t *testing.T) {
 	assert.NotEmpty(t, saved.Contacts)
 
 	srv.EndSession(1101) // the session expired while the program was not running
-	srv.ConfirmLogin()   // the push-login prompt
-	second := startContactBot(t, srv, wechat.WithSessionStore(store), noQR(t))
+	// setup confirms the push-login prompt.
+	second := setup(t, onServer(srv), withClient(wechat.WithSessionStore(store), noQR(t)), contactsReady())
 	c2, ok := second.c.Contact(srv.UserName("carol"))
 	require.True(t, ok)
 	assert.Equal(t, "carol", c2.ID)
@@ -254,8 +190,7 @@ func TestContactIDsWithStore(t *testing.T) {
 	assert.NotEqual(t, f3, f.UserName)
 
 	// Without the table, friend0003's ID is made from its remark now: another one.
-	srv.ConfirmLogin()
-	third := startContactBot(t, srv)
+	third := setup(t, onServer(srv), contactsReady())
 	f, _ = third.c.Contact(srv.UserName("friend0003"))
 	assert.NotEqual(t, before.ID, f.ID)
 }
@@ -264,13 +199,11 @@ func TestContactIDsWithStore(t *testing.T) {
 // identity table (and nothing else), so the next program run gets the same IDs; Logout
 // clears everything.
 func TestContactIDsAfterServerLogout(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "bot.session")
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv, wechat.WithSession(path))
-	srv.EndSession(1100)
-	require.ErrorIs(t, b.runErr(t), wechat.ErrLoggedOut)
+	b := setup(t, withClient(wechat.WithSession(path)), contactsReady())
+	b.srv.EndSession(1100)
+	require.ErrorIs(t, b.wait(t), wechat.ErrLoggedOut)
 	st, err := wechat.NewFileStore(path).Load(t.Context())
 	require.NoError(t, err)
 	assert.Empty(t, st.Sid)
@@ -283,17 +216,15 @@ func TestContactIDsAfterServerLogout(t *testing.T) {
 // TestRestartRestoresAddressBook: a restart on a stored session has the address book at
 // once and does not fetch the groups again.
 func TestRestartRestoresAddressBook(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
+	t.Parallel()
 	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "bot.session"))
-	srv.ConfirmLogin()
-	first := startContactBot(t, srv, wechat.WithSessionStore(store))
+	first := setup(t, withClient(wechat.WithSessionStore(store)), contactsReady())
+	srv := first.srv
 	want := first.c.Contacts()
-	first.stop()
-	require.ErrorIs(t, first.runErr(t), context.Canceled)
+	require.ErrorIs(t, first.shutdown(t), context.Canceled)
 	batches := len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxbatchgetcontact"))
 
-	second := startContactBot(t, srv, wechat.WithSessionStore(store), noQR(t))
+	second := setup(t, onServer(srv), withClient(wechat.WithSessionStore(store), noQR(t)), contactsReady())
 	assert.Len(t, requestsTo(srv, "/jslogin"), 1, "resumed without a QR login")
 	got := second.c.Contacts()
 	require.Len(t, got, len(want))
@@ -337,15 +268,14 @@ func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 // TestGroupMembersFetchedLazily: GroupMembers fetches the members of a group the loader has
 // not fetched yet.
 func TestGroupMembersFetchedLazily(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	hc := srv.Client()
-	g := &gate{next: hc.Transport, open: make(chan struct{})}
+	t.Parallel()
+	g := &gate{open: make(chan struct{})}
 	defer g.release()
-	hc.Transport = g
-	srv.ConfirmLogin()
-	b := startBot(t, srv, wechat.WithHTTPClient(hc))
-	waitOnline(t, srv)
+	b := setup(t, withTransport(func(next http.RoundTripper) http.RoundTripper {
+		g.next = next
+		return g
+	}))
+	srv := b.srv
 	ctx := t.Context()
 
 	group := srv.UserName("group")
@@ -370,10 +300,9 @@ func TestGroupMembersFetchedLazily(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
-	srv := wechattest.NewServer(wechattest.WithContactPageSize(3))
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, withServer(wechattest.WithContactPageSize(3)), contactsReady())
+	srv := b.srv
 	pages := len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxgetcontact"))
 	batches := requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxbatchgetcontact")
 	require.NoError(t, b.c.Refresh(t.Context()))
@@ -386,10 +315,9 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestContactsAndSearch(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startContactBot(t, srv)
+	t.Parallel()
+	b := setup(t, contactsReady())
+	srv := b.srv
 	c := b.c
 	names := func(cs []wechat.Contact) []string {
 		var out []string

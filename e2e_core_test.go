@@ -97,19 +97,17 @@ func TestGracefulStop(t *testing.T) {
 		var mu sync.Mutex
 		started := make(chan struct{}, 5)
 		cancelled := make(chan struct{})
-		var c atomic.Pointer[wechat.Client]
 		ts := setup(t, withClient(wechat.WithSession(path), wechat.WithStateHandler(func(sc wechat.StateChange) {
 			mu.Lock()
 			states = append(states, sc.State)
 			mu.Unlock()
-		})), withHandler(func(ctx context.Context, m *wechat.Message) error {
+		})), withHandler(func(ctx context.Context, s *testSession, m *wechat.Message) error {
 			started <- struct{}{}
 			<-cancelled
 			time.Sleep(2 * time.Second) // the reply comes well after the cancellation
-			_, err := c.Load().SendText(ctx, m.ChatUserName, "re: "+m.Content)
+			_, err := s.c.SendText(ctx, m.ChatUserName, "re: "+m.Content)
 			return err
 		}))
-		c.Store(ts.c)
 		ts.srv.Deliver(fiveChats()...)
 		for range 5 {
 			<-started
@@ -139,15 +137,13 @@ func TestGraceCutsOffHandlers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "session")
 		started := make(chan struct{}, 5)
-		var c atomic.Pointer[wechat.Client]
 		ts := setup(t, withClient(wechat.WithSession(path), wechat.WithShutdownGrace(time.Second)),
-			withHandler(func(ctx context.Context, m *wechat.Message) error {
+			withHandler(func(ctx context.Context, s *testSession, m *wechat.Message) error {
 				started <- struct{}{}
 				time.Sleep(5 * time.Second) // longer than the grace
-				_, err := c.Load().SendText(ctx, m.ChatUserName, "re: "+m.Content)
+				_, err := s.c.SendText(ctx, m.ChatUserName, "re: "+m.Content)
 				return err
 			}))
-		c.Store(ts.c)
 		ts.srv.Deliver(fiveChats()...)
 		for range 5 {
 			<-started
@@ -155,16 +151,11 @@ func TestGraceCutsOffHandlers(t *testing.T) {
 		require.ErrorIs(t, ts.shutdown(t), context.Canceled)
 		assert.Empty(t, replies(ts.srv), "the replies came after the grace")
 
-		var c2 atomic.Pointer[wechat.Client]
-		ready := make(chan struct{}) // the redelivery starts before setup returns
 		again := setup(t, onServer(ts.srv), withClient(wechat.WithSession(path), noQR(t)),
-			withHandler(func(ctx context.Context, m *wechat.Message) error {
-				<-ready
-				_, err := c2.Load().SendText(ctx, m.ChatUserName, "re: "+m.Content)
+			withHandler(func(ctx context.Context, s *testSession, m *wechat.Message) error {
+				_, err := s.c.SendText(ctx, m.ChatUserName, "re: "+m.Content)
 				return err
 			}))
-		c2.Store(again.c)
-		close(ready)
 		again.collect(t, 5)
 		synctest.Wait()
 		assert.Equal(t, map[string]int{"one": 1, "two": 1, "three": 1, "four": 1, "five": 1}, replies(ts.srv))
@@ -193,7 +184,7 @@ func testWindow(t *testing.T, crash bool) {
 	blocked := make(chan struct{}, 1)
 	ts := setup(t, withServer(wechattest.WithSyncBatchSize(100)),
 		withClient(wechat.WithSession(path), wechat.WithShutdownGrace(time.Second)),
-		withHandler(func(ctx context.Context, m *wechat.Message) error {
+		withHandler(func(ctx context.Context, _ *testSession, m *wechat.Message) error {
 			if m.Content == "block" {
 				blocked <- struct{}{}
 				select {
@@ -377,7 +368,7 @@ func TestHandlerErrorsReported(t *testing.T) {
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	defer slog.SetDefault(old)
-	ts := setup(t, withHandler(func(_ context.Context, m *wechat.Message) error {
+	ts := setup(t, withHandler(func(_ context.Context, _ *testSession, m *wechat.Message) error {
 		if m.Content == "panic" {
 			panic("handler bug")
 		}
@@ -391,7 +382,7 @@ func TestHandlerErrorsReported(t *testing.T) {
 
 	got := make(chan error, 2)
 	custom := setup(t, withClient(wechat.WithErrorHandler(func(_ context.Context, m *wechat.Message, err error) { got <- err })),
-		withHandler(func(_ context.Context, m *wechat.Message) error {
+		withHandler(func(_ context.Context, _ *testSession, m *wechat.Message) error {
 			if m.Content == "panic" {
 				panic("handler bug")
 			}

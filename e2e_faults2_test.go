@@ -9,10 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -28,133 +25,7 @@ const (
 	pathSyncCheck = "/cgi-bin/mmwebwx-bin/synccheck"
 	pathSync      = "/cgi-bin/mmwebwx-bin/webwxsync"
 	pathInit      = "/cgi-bin/mmwebwx-bin/webwxinit"
-
-	// busyLimit is the number of requests after which faultBot's transport takes the
-	// server down: a client that busy-loops never blocks, so inside a synctest bubble the
-	// test would hang instead of failing.
-	busyLimit = 3000
 )
-
-// faultBot is a client running against srv inside a synctest bubble.
-type faultBot struct {
-	c    *wechat.Client
-	msgs chan *wechat.Message
-	done chan error
-	busy atomic.Bool // the request guard tripped
-
-	mu     sync.Mutex
-	byText map[string]int // handled messages by content
-	byID   map[string]int // handled messages by MsgID
-	trips  []trip         // the client's requests, as its transport saw them
-}
-
-// trip is one request of the client: its path, how long it took (fake time) and its error.
-type trip struct {
-	path string
-	took time.Duration
-	err  error
-}
-
-// startFaultBot starts Run on a client of srv whose handler records each message, then
-// takes slow (fake time, or until its ctx ends). The test's cleanup cancels Run and waits for
-// it. Unlike startBot, Run's ctx has no deadline: these tests spend fake minutes in faults.
-func startFaultBot(t *testing.T, srv *wechattest.Server, slow time.Duration, opts ...wechat.Option) *faultBot {
-	t.Helper()
-	b := &faultBot{
-		msgs:   make(chan *wechat.Message, 1000),
-		done:   make(chan error, 1),
-		byText: make(map[string]int),
-		byID:   make(map[string]int),
-	}
-	hc := srv.Client()
-	var n atomic.Int64
-	next := hc.Transport
-	hc.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if n.Add(1) == busyLimit {
-			b.busy.Store(true)
-			srv.Close() // every later request fails: the client backs off and the bubble moves on
-		}
-		start := time.Now()
-		resp, err := next.RoundTrip(r)
-		b.mu.Lock()
-		b.trips = append(b.trips, trip{r.URL.Path, time.Since(start), err})
-		b.mu.Unlock()
-		return resp, err
-	})
-	opts = append([]wechat.Option{
-		wechat.WithHTTPClient(hc),
-		wechat.WithQRHandler(func(wechat.QRCode) {}),
-	}, opts...)
-	b.c = wechat.New(opts...)
-	b.c.HandleFunc(nil, func(ctx context.Context, m *wechat.Message) error {
-		b.mu.Lock()
-		b.byText[m.Content]++
-		b.byID[m.MsgID]++
-		b.mu.Unlock()
-		b.msgs <- m
-		if slow > 0 {
-			select {
-			case <-time.After(slow):
-			case <-ctx.Done():
-			}
-		}
-		return nil
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() { b.done <- b.c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-b.done
-		assert.False(t, b.busy.Load(), "the client busy-looped: %d requests", busyLimit)
-	})
-	return b
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// collect waits for n more messages (fake time: within).
-func (b *faultBot) collect(t *testing.T, n int, within time.Duration) {
-	t.Helper()
-	deadline := time.After(within)
-	for i := range n {
-		select {
-		case <-b.msgs:
-		case err := <-b.done:
-			b.done <- err
-			t.Fatalf("Run returned after %d of %d messages: %v", i, n, err)
-		case <-deadline:
-			t.Fatalf("only %d of %d messages within %v", i, n, within)
-		}
-	}
-}
-
-// assertExactlyOnce checks that the handlers got each of want once and nothing else.
-func (b *faultBot) assertExactlyOnce(t *testing.T, want []wechattest.Message) {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range want {
-		assert.Equal(t, 1, b.byText[m.Text], "message %q handled %d times", m.Text, b.byText[m.Text])
-	}
-	assert.Len(t, b.byText, len(want), "handled: %v", b.byText)
-	for id, n := range b.byID {
-		assert.Equal(t, 1, n, "MsgID %s handled %d times", id, n)
-	}
-	assert.Len(t, b.byID, len(want))
-}
-
-// assertRunning checks that Run has not returned.
-func (b *faultBot) assertRunning(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-b.done:
-		b.done <- err
-		t.Fatalf("Run returned: %v", err)
-	default:
-	}
-}
 
 // testMessages returns n text messages with distinct contents, from a friend, another
 // friend and a group member in turn, so that several handler workers take part.
@@ -174,31 +45,19 @@ func testMessages(n int) []wechattest.Message {
 	return msgs
 }
 
-// online starts a bot (see startFaultBot) on a logged-in srv and waits until its first
-// synccheck is held.
-func online(t *testing.T, srv *wechattest.Server, slow time.Duration, opts ...wechat.Option) *faultBot {
+// runThroughFault runs a session (setup, with recordTrips and opts) once its first synccheck
+// is held, and pushes 20 messages through a fault: 7 before it is injected, 6 while it is
+// being served (one every 3 s), 7 after; each must be handled exactly once, and Run must still
+// be running.
+func runThroughFault(t *testing.T, inject func(srv *wechattest.Server), opts ...setupOption) *testSession {
 	t.Helper()
-	srv.ConfirmLogin()
-	b := startFaultBot(t, srv, slow, opts...)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	require.NoError(t, srv.WaitOnline(ctx))
+	b := setup(t, append([]setupOption{recordTrips()}, opts...)...)
 	synctest.Wait()
-	return b
-}
-
-// runThroughFault pushes 20 messages through a fault: 7 before it is injected, 6 while it
-// is being served (one every 3 s), 7 after; each must be handled exactly once, and Run must
-// still be running.
-func runThroughFault(t *testing.T, inject func(srv *wechattest.Server), opts ...wechattest.Option) (*wechattest.Server, *faultBot) {
-	t.Helper()
-	srv := wechattest.NewServer(opts...)
-	t.Cleanup(srv.Close)
-	b := online(t, srv, 0)
+	srv := b.srv
 	msgs := testMessages(20)
 
 	srv.Deliver(msgs[:7]...)
-	b.collect(t, 7, time.Minute)
+	b.collectWithin(t, 7, time.Minute)
 	synctest.Wait() // the client holds its next synccheck: the fault meets the requests after it
 
 	inject(srv)
@@ -211,31 +70,35 @@ func runThroughFault(t *testing.T, inject func(srv *wechattest.Server), opts ...
 	require.NoError(t, srv.WaitFaults(ctx), "the client stopped making requests")
 
 	srv.Deliver(msgs[13:]...)
-	b.collect(t, 13, 5*time.Minute) // the backoff is capped at 30 s
-	time.Sleep(2 * time.Minute)     // late duplicates would show now
+	b.collectWithin(t, 13, 5*time.Minute) // the backoff is capped at 30 s
+	time.Sleep(2 * time.Minute)           // late duplicates would show now
 	synctest.Wait()
 	b.assertExactlyOnce(t, msgs)
 	b.assertRunning(t)
-	return srv, b
+	return b
 }
 
 // TestFaultsLossless runs every fault that Run must survive.
 func TestFaultsLossless(t *testing.T) {
+	t.Parallel()
 	for _, ep := range []string{"synccheck", "webwxsync"} {
 		for _, f := range []wechattest.Fault{wechattest.FaultReset, wechattest.FaultBadGateway, wechattest.FaultTruncate} {
 			t.Run(ep+"/"+f.String(), func(t *testing.T) {
+				t.Parallel()
 				synctest.Test(t, func(t *testing.T) {
 					runThroughFault(t, func(srv *wechattest.Server) { srv.InjectFault(ep, f, 3) })
 				})
 			})
 		}
 		t.Run(ep+"/Retcode-1", func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				runThroughFault(t, func(srv *wechattest.Server) { srv.InjectRetcode(ep, -1, 2) })
 			})
 		})
 	}
 	t.Run("webwxsync/Resend", func(t *testing.T) {
+		t.Parallel()
 		synctest.Test(t, func(t *testing.T) {
 			runThroughFault(t, func(srv *wechattest.Server) { srv.InjectFault("webwxsync", wechattest.FaultResend, 3) })
 		})
@@ -245,14 +108,13 @@ func TestFaultsLossless(t *testing.T) {
 // TestFaultSyncCheckHang: a synccheck that never answers is abandoned at the client's 35 s
 // timeout and retried; nothing is lost on the way. The real long poll holds 25 s.
 func TestFaultSyncCheckHang(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		_, b := runThroughFault(t, func(srv *wechattest.Server) {
+		b := runThroughFault(t, func(srv *wechattest.Server) {
 			srv.InjectFault("synccheck", wechattest.FaultHang, 2)
-		}, wechattest.WithLongPoll(25*time.Second))
-		b.mu.Lock()
-		defer b.mu.Unlock()
+		}, withServer(wechattest.WithLongPoll(25*time.Second)))
 		var hung []time.Duration
-		for _, tr := range b.trips {
+		for _, tr := range b.roundTrips() {
 			if tr.path == pathSyncCheck && tr.err != nil {
 				require.ErrorIs(t, tr.err, context.DeadlineExceeded)
 				hung = append(hung, tr.took)
@@ -269,6 +131,7 @@ func TestFaultSyncCheckHang(t *testing.T) {
 // client must give up on it (a per-request timeout, STYLE "Per-request timeouts come from
 // ctx") and sync again.
 func TestFaultSyncHang(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		runThroughFault(t, func(srv *wechattest.Server) {
 			srv.InjectFault("webwxsync", wechattest.FaultHang, 1)
@@ -280,8 +143,10 @@ func TestFaultSyncHang(t *testing.T) {
 // message (PROTOCOL 6.1): the client syncs once, takes the new key and polls again with it,
 // so the next synccheck holds; no busy loop. Messages around it arrive exactly once.
 func TestFaultEmptySelector(t *testing.T) {
+	t.Parallel()
 	for _, sel := range []int{2, 4, 7} {
 		t.Run(strconv.Itoa(sel), func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				runThroughFault(t, func(srv *wechattest.Server) {
 					srv.RaiseSelector(sel)
@@ -300,12 +165,14 @@ func TestFaultEmptySelector(t *testing.T) {
 // TestFaultEmptySelectorNoBusyLoop counts the requests in the fake minute after a raised
 // selector, with the real server's 25 s long poll: one webwxsync, then polls that hold.
 func TestFaultEmptySelectorNoBusyLoop(t *testing.T) {
+	t.Parallel()
 	for _, sel := range []int{2, 4, 7} {
 		t.Run(strconv.Itoa(sel), func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				srv := wechattest.NewServer(wechattest.WithLongPoll(25 * time.Second))
-				defer srv.Close()
-				b := online(t, srv, 0)
+				b := setup(t, recordTrips(), withServer(wechattest.WithLongPoll(25*time.Second)))
+				synctest.Wait() // the first synccheck is held
+				srv := b.srv
 				before := len(srv.Requests())
 				srv.RaiseSelector(sel)
 				time.Sleep(time.Minute)
@@ -333,7 +200,7 @@ func TestFaultEmptySelectorNoBusyLoop(t *testing.T) {
 
 				// And messages still flow.
 				srv.Deliver(wechattest.Text("friend", "still here"))
-				b.collect(t, 1, time.Minute)
+				b.collectWithin(t, 1, time.Minute)
 				b.assertRunning(t)
 			})
 		})
@@ -343,12 +210,13 @@ func TestFaultEmptySelectorNoBusyLoop(t *testing.T) {
 // TestFaultUnknownRetcodeReinit: three unknown synccheck retcodes in a row make the client run
 // webwxinit again (PROTOCOL 6.1, 6.3), once, and delivery goes on.
 func TestFaultUnknownRetcodeReinit(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var start int
-		srv, _ := runThroughFault(t, func(srv *wechattest.Server) {
+		srv := runThroughFault(t, func(srv *wechattest.Server) {
 			start = len(srv.Requests())
 			srv.InjectRetcode("synccheck", -1, 3)
-		})
+		}).srv
 		require.Len(t, requestsTo(srv, pathInit), 2, "the login's webwxinit and one re-init")
 		var checks int
 		var reinitAfter int // synccheck requests before the re-init
@@ -367,8 +235,9 @@ func TestFaultUnknownRetcodeReinit(t *testing.T) {
 // TestFaultUnknownRetcodeNotConsecutive: failures separated by a good answer do not add up
 // to a re-init.
 func TestFaultUnknownRetcodeNotConsecutive(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv, _ := runThroughFault(t, func(srv *wechattest.Server) {
+		srv := runThroughFault(t, func(srv *wechattest.Server) {
 			srv.InjectRetcode("synccheck", -1, 2)
 			go func() {
 				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -378,7 +247,7 @@ func TestFaultUnknownRetcodeNotConsecutive(t *testing.T) {
 					srv.InjectRetcode("synccheck", -1, 2)
 				}
 			}()
-		})
+		}).srv
 		assert.Len(t, requestsTo(srv, pathInit), 1, "no re-init")
 	})
 }
@@ -388,6 +257,7 @@ func TestFaultUnknownRetcodeNotConsecutive(t *testing.T) {
 // that was delivered before the fault, exactly once. The slow variants give the handlers a
 // second per message, so that messages are still queued when the logout comes.
 func TestFaultLogout(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		ep   string
 		code int
@@ -402,10 +272,19 @@ func TestFaultLogout(t *testing.T) {
 			name += "/slow"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				srv := wechattest.NewServer()
-				defer srv.Close()
-				b := online(t, srv, tt.slow)
+				b := setup(t, recordTrips(), withHandler(func(ctx context.Context, _ *testSession, _ *wechat.Message) error {
+					if tt.slow > 0 {
+						select {
+						case <-time.After(tt.slow):
+						case <-ctx.Done():
+						}
+					}
+					return nil
+				}))
+				synctest.Wait() // the first synccheck is held
+				srv := b.srv
 				msgs := testMessages(20)
 				if tt.slow > 0 {
 					for i := range msgs { // one chat: one worker, a queue
@@ -413,7 +292,7 @@ func TestFaultLogout(t *testing.T) {
 					}
 				}
 				srv.Deliver(msgs[:10]...)
-				b.collect(t, 10, time.Minute)
+				b.collectWithin(t, 10, time.Minute)
 				synctest.Wait()
 
 				srv.InjectRetcode(tt.ep, tt.code, 1)

@@ -20,6 +20,7 @@ import (
 // disabled for a while and the server may answer 201 again at once. The client keeps the QR
 // code and spaces its polls (one a second) instead of spinning. Runs on synctest's fake clock.
 func TestLoginWaitsForConfirmation(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		tr := httpmock.NewMockTransport()
 		tr.RegisterRegexpResponder("GET", regexp.MustCompile(`^https://login\.wx\.qq\.com/jslogin`),
@@ -59,13 +60,11 @@ func TestLoginWaitsForConfirmation(t *testing.T) {
 // TestSyncSurvivesNetworkErrors: a main host that stops answering makes webwxsync fail; the
 // loop backs off and retries, and the message arrives once the host is back.
 func TestSyncSurvivesNetworkErrors(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer()
-		defer srv.Close()
-		srv.ConfirmLogin()
 		var logs syncBuffer
-		b := startBot(t, srv, wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		b := setup(t, withClient(wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+		srv := b.srv
 		synctest.Wait()
 
 		srv.SetUnreachable("wx2.qq.com", true)
@@ -81,10 +80,6 @@ func TestSyncSurvivesNetworkErrors(t *testing.T) {
 		}
 		assert.Equal(t, "delayed", m.Content)
 		assert.Contains(t, logs.String(), "sync failed; retrying")
-		select {
-		case err := <-b.done:
-			t.Fatalf("Run ended on a network error: %v", err)
-		default:
-		}
+		b.assertRunning(t) // Run did not end on a network error
 	})
 }

@@ -14,7 +14,9 @@ import (
 // TestDownloadFileNames: the names the server sends reach Media.FileName made safe, and
 // SaveIn keeps every file inside its directory.
 func TestDownloadFileNames(t *testing.T) {
-	srv, b := onlineBot(t, nil)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	root := t.TempDir()
 	dir := filepath.Join(root, "saved")
 	require.NoError(t, os.Mkdir(dir, 0o755))
@@ -33,7 +35,7 @@ func TestDownloadFileNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := deliverOne(t, srv, b, tt.msg)
+			m := b.deliver(t, tt.msg)
 			md, err := b.c.Download(t.Context(), m)
 			require.NoError(t, err)
 			want := tt.want

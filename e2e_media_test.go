@@ -18,7 +18,9 @@ import (
 )
 
 func TestDownload(t *testing.T) {
-	srv, b := onlineBot(t, nil)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	groupFile := wechattest.File("alice", "Q3 report.PDF", 700*1000, "@crypt_0a1b2c3d_q3report")
 	groupFile.Group = "group"
 	tests := []struct {
@@ -38,7 +40,7 @@ func TestDownload(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := deliverOne(t, srv, b, tt.msg)
+			m := b.deliver(t, tt.msg)
 			want := srv.Media(m.MsgID)
 			require.NotEmpty(t, want)
 
@@ -89,14 +91,16 @@ func TestDownload(t *testing.T) {
 	assert.NotEmpty(t, q.Get("webwx_data_ticket"))
 	assert.NotEmpty(t, q.Get("pass_ticket"))
 
-	m := deliverOne(t, srv, b, wechattest.Text("friend", "no media"))
+	m := b.deliver(t, wechattest.Text("friend", "no media"))
 	_, err = b.c.Download(t.Context(), m)
 	assert.ErrorIs(t, err, wechat.ErrNoMedia)
 }
 
 // TestDownloadSentMedia: the echo of an image the bot sent serves the uploaded bytes.
 func TestDownloadSentMedia(t *testing.T) {
-	srv, b := onlineBot(t, nil)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	img := randomBytes(2000, "\x89PNG\r\n\x1a\n")
 	sent, err := b.c.SendImage(t.Context(), "filehelper", "a.png", bytes.NewReader(img))
 	require.NoError(t, err)
@@ -106,9 +110,11 @@ func TestDownloadSentMedia(t *testing.T) {
 // TestDownloadFailures: expired media and empty answers are typed errors, never a corrupt
 // file; an empty answer is retried once.
 func TestDownloadFailures(t *testing.T) {
-	srv, b := onlineBot(t, nil)
-	img := deliverOne(t, srv, b, wechattest.Image("friend"))
-	file := deliverOne(t, srv, b, wechattest.File("friend", "a.zip", 100, "@crypt_0a1b2c3d_azip"))
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
+	img := b.deliver(t, wechattest.Image("friend"))
+	file := b.deliver(t, wechattest.File("friend", "a.zip", 100, "@crypt_0a1b2c3d_azip"))
 	imgPath := "/cgi-bin/mmwebwx-bin/webwxgetmsgimg"
 
 	srv.EmptyNextMedia()
@@ -134,13 +140,15 @@ func TestDownloadFailures(t *testing.T) {
 	assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxgetmedia"), 1, "a 404 is not retried")
 
 	srv.EndSession(1101)
-	require.ErrorIs(t, b.runErr(t), wechat.ErrLoggedOut)
+	require.ErrorIs(t, b.wait(t), wechat.ErrLoggedOut)
 	_, err = b.c.Download(t.Context(), img)
 	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn, "the session is forgotten")
 }
 
 func TestAvatar(t *testing.T) {
-	srv, b := onlineBot(t, nil)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	require.NoError(t, b.c.WaitContacts(t.Context()))
 	for _, id := range []string{"friend", "group", "self", "carol", "filehelper", "team"} {
 		t.Run(id, func(t *testing.T) {
@@ -165,6 +173,7 @@ func TestAvatar(t *testing.T) {
 }
 
 func TestMediaNotLoggedIn(t *testing.T) {
+	t.Parallel()
 	c := wechat.New()
 	ctx := t.Context()
 	m := &wechat.Message{MsgID: "1", MsgType: wechat.MsgTypeImage}

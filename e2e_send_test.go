@@ -25,24 +25,6 @@ import (
 	"github.com/wxkit/wechat/wechattest"
 )
 
-// onlineBot starts a bot on a new server made with opts and waits until it is online.
-func onlineBot(t *testing.T, srvOpts []wechattest.Option, opts ...wechat.Option) (*wechattest.Server, *bot) {
-	t.Helper()
-	srv := wechattest.NewServer(srvOpts...)
-	t.Cleanup(srv.Close)
-	srv.ConfirmLogin()
-	b := startBot(t, srv, opts...)
-	waitOnline(t, srv)
-	return srv, b
-}
-
-// deliverOne delivers m and returns it as the bot's handler got it.
-func deliverOne(t *testing.T, srv *wechattest.Server, b *bot, m wechattest.Message) *wechat.Message {
-	t.Helper()
-	srv.Deliver(m)
-	return b.next(t)
-}
-
 // lastSent returns the last message the server accepted.
 func lastSent(t *testing.T, srv *wechattest.Server) wechattest.SentMessage {
 	t.Helper()
@@ -65,12 +47,15 @@ func sendBody(t *testing.T, srv *wechattest.Server, endpoint string) (req struct
 }
 
 func TestSendFile(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		mode  wechat.Mode
 		appID string
 	}{{wechat.ModeWeb, "wxeb7ec651dd0aefa9"}, {wechat.ModeDesktop, ""}} {
 		t.Run(tt.mode.String(), func(t *testing.T) {
-			srv, b := onlineBot(t, nil, wechat.WithMode(tt.mode))
+			t.Parallel()
+			b := setup(t, withClient(wechat.WithMode(tt.mode)))
+			srv := b.srv
 			data := randomBytes(1200*1000, "%PDF-1.4\n")
 			sent, err := b.c.SendFile(t.Context(), "filehelper", "docs/Report & <Q3>.PDF", bytes.NewReader(data))
 			require.NoError(t, err)
@@ -132,7 +117,9 @@ func TestSendFile(t *testing.T) {
 }
 
 func TestSendMedia(t *testing.T) {
-	srv, b := onlineBot(t, nil, wechat.WithSendRate(0, 0))
+	t.Parallel()
+	b := setup(t, withClient(wechat.WithSendRate(0, 0)))
+	srv := b.srv
 	mp4 := randomBytes(600*1000, "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
 	sent, err := b.c.SendVideo(t.Context(), "filehelper", "clip.mp4", bytes.NewReader(mp4))
 	require.NoError(t, err)
@@ -176,7 +163,9 @@ func TestSendMedia(t *testing.T) {
 
 // TestSend: Send picks the call by the file's bytes, the extension only when they say nothing.
 func TestSend(t *testing.T) {
-	srv, b := onlineBot(t, []wechattest.Option{wechattest.WithUploadDigestOnly()}, wechat.WithSendRate(0, 0))
+	t.Parallel()
+	b := setup(t, withServer(wechattest.WithUploadDigestOnly()), withClient(wechat.WithSendRate(0, 0)))
+	srv := b.srv
 	mp4Head := "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 	tests := []struct {
 		name     string
@@ -211,7 +200,9 @@ func TestSend(t *testing.T) {
 }
 
 func TestSendMention(t *testing.T) {
-	srv, b := onlineBot(t, nil)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	require.NoError(t, b.c.WaitContacts(t.Context()))
 	group := srv.UserName("group")
 	friend, carol := srv.UserName("friend"), srv.UserName("carol")
@@ -233,7 +224,9 @@ func TestSendMention(t *testing.T) {
 }
 
 func TestForward(t *testing.T) {
-	srv, b := onlineBot(t, nil, wechat.WithSendRate(0, 0))
+	t.Parallel()
+	b := setup(t, withClient(wechat.WithSendRate(0, 0)))
+	srv := b.srv
 	location := wechattest.Message{From: "friend", Type: 1, SubMsgType: 48,
 		Text:       "Some street:\n/cgi-bin/mmwebwx-bin/webwxgetpubliclinkimg?url=xxx&msgid=1&pictype=location",
 		URL:        "http://apis.map.qq.com/uri/v1/geocoder?coord=22.540503,113.934528",
@@ -283,7 +276,7 @@ func TestForward(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := deliverOne(t, srv, b, tt.msg)
+			m := b.deliver(t, tt.msg)
 			sent, err := b.c.Forward(t.Context(), m, "filehelper")
 			require.NoError(t, err)
 			got := lastSent(t, srv)
@@ -298,7 +291,7 @@ func TestForward(t *testing.T) {
 
 	n := len(srv.Sent())
 	for _, msg := range []wechattest.Message{sticker, voice, {From: "friend", Type: 49, AppMsgType: 2001, Content: "&lt;msg&gt;&lt;appmsg&gt;&lt;/appmsg&gt;&lt;/msg&gt;"}} {
-		m := deliverOne(t, srv, b, msg)
+		m := b.deliver(t, msg)
 		_, err := b.c.Forward(t.Context(), m, "filehelper")
 		assert.ErrorIs(t, err, errors.ErrUnsupported, "type %d", msg.Type)
 	}
@@ -306,8 +299,10 @@ func TestForward(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv, b := onlineBot(t, nil)
+		b := setup(t)
+		srv := b.srv
 		sent, err := b.c.SendText(t.Context(), "filehelper", "oops")
 		require.NoError(t, err)
 		require.NoError(t, b.c.Revoke(t.Context(), sent))
@@ -338,8 +333,9 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestRevokeWindowOption(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		_, b := onlineBot(t, []wechattest.Option{wechattest.WithRevokeWindow(10 * time.Second)})
+		b := setup(t, withServer(wechattest.WithRevokeWindow(10*time.Second)))
 		sent, err := b.c.SendText(t.Context(), "filehelper", "quick")
 		require.NoError(t, err)
 		time.Sleep(11 * time.Second) // fake time
@@ -351,12 +347,10 @@ func TestRevokeWindowOption(t *testing.T) {
 // client pauses its sends, so resending after the refusals goes through once the server's
 // window has passed. Runs on synctest's fake clock.
 func TestRateLimitedThenSent(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer(wechattest.WithSendLimit(3, time.Minute))
-		defer srv.Close()
-		srv.ConfirmLogin()
-		b := startBot(t, srv)
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		b := setup(t, withServer(wechattest.WithSendLimit(3, time.Minute)))
+		srv := b.srv
 
 		for i := range 3 {
 			_, err := b.c.SendText(t.Context(), "filehelper", fmt.Sprint(i))
@@ -388,6 +382,7 @@ func TestRateLimitedThenSent(t *testing.T) {
 // TestSendPacing: by default five sends go at once, then one a second; WithSendRate(0, 0)
 // switches pacing off. Runs on synctest's fake clock.
 func TestSendPacing(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		opts []wechat.Option
@@ -398,12 +393,10 @@ func TestSendPacing(t *testing.T) {
 		{"off", []wechat.Option{wechat.WithSendRate(0, 0)}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				srv := wechattest.NewServer()
-				defer srv.Close()
-				srv.ConfirmLogin()
-				b := startBot(t, srv, tt.opts...)
-				require.NoError(t, srv.WaitOnline(t.Context()))
+				b := setup(t, withClient(tt.opts...))
+				srv := b.srv
 				start := time.Now()
 				for i := range 8 {
 					_, err := b.c.SendText(t.Context(), "filehelper", fmt.Sprint(i))

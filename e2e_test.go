@@ -23,77 +23,8 @@ import (
 	"github.com/wxkit/wechat/wechattest"
 )
 
-// bot is a client running against srv, recording the messages its handler receives.
-type bot struct {
-	c    *wechat.Client
-	msgs chan *wechat.Message
-	done chan error
-	stop context.CancelFunc
-}
-
-// startBot starts Run on a client of srv. The test ends it, and checks it ended, at cleanup.
-func startBot(t *testing.T, srv *wechattest.Server, opts ...wechat.Option) *bot {
-	t.Helper()
-	opts = append([]wechat.Option{
-		wechat.WithHTTPClient(srv.Client()),
-		wechat.WithQRHandler(func(wechat.QRCode) {}),
-	}, opts...)
-	b := &bot{
-		c:    wechat.New(opts...),
-		msgs: make(chan *wechat.Message, 1000),
-		done: make(chan error, 1),
-	}
-	b.c.HandleFunc(nil, func(_ context.Context, m *wechat.Message) error {
-		b.msgs <- m
-		return nil
-	})
-	// A safety net only: tests end Run at cleanup, and synctest tests run minutes of fake time.
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	b.stop = cancel
-	go func() { b.done <- b.c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-b.done
-	})
-	return b
-}
-
-// next returns the next message the handlers received.
-func (b *bot) next(t *testing.T) *wechat.Message {
-	t.Helper()
-	select {
-	case m := <-b.msgs:
-		return m
-	case err := <-b.done:
-		b.done <- err // for the cleanup
-		t.Fatalf("Run returned before a message arrived: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no message within 10s")
-	}
-	return nil
-}
-
-// runErr waits for Run to return.
-func (b *bot) runErr(t *testing.T) error {
-	t.Helper()
-	select {
-	case err := <-b.done:
-		b.done <- err // for the cleanup
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10s")
-	}
-	return nil
-}
-
-func waitOnline(t *testing.T, srv *wechattest.Server) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, srv.WaitOnline(ctx))
-}
-
 func TestEchoOffline(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.NewServer()
 	defer srv.Close()
 	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}))
@@ -121,6 +52,7 @@ func TestEchoOffline(t *testing.T) {
 }
 
 func TestLoginScanThenConfirm(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.NewServer()
 	defer srv.Close()
 	qrs := make(chan wechat.QRCode, 4)
@@ -173,6 +105,7 @@ func TestLoginScanThenConfirm(t *testing.T) {
 }
 
 func TestLoginQRExpiry(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.NewServer()
 	defer srv.Close()
 	qrs := make(chan wechat.QRCode, 4)
@@ -192,6 +125,7 @@ func TestLoginQRExpiry(t *testing.T) {
 }
 
 func TestLoginQRExpiredTooOften(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.NewServer()
 	defer srv.Close()
 	qrs := make(chan wechat.QRCode, 4)
@@ -207,13 +141,13 @@ func TestLoginQRExpiredTooOften(t *testing.T) {
 }
 
 func TestLoginRefused(t *testing.T) {
+	t.Parallel()
 	const msg = "为了你的帐号安全，此微信号不能登录网页微信。你可以使用Windows微信或Mac微信在电脑端登录。"
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.RefuseLogin(1203, msg)
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	err := b.runErr(t)
+	ts := setup(t, notLoggedIn(), beforeLogin(func(srv *wechattest.Server) {
+		srv.RefuseLogin(1203, msg)
+		srv.ConfirmLogin()
+	}))
+	err := ts.wait(t)
 	require.ErrorIs(t, err, wechat.ErrLoginForbidden)
 	var we *wechat.Error
 	require.ErrorAs(t, err, &we)
@@ -224,6 +158,7 @@ func TestLoginRefused(t *testing.T) {
 
 // TestLoginModes checks the requests each login mode sends against PROTOCOL 4.1-4.5.
 func TestLoginModes(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		mode    wechat.Mode
 		desktop bool
@@ -232,11 +167,8 @@ func TestLoginModes(t *testing.T) {
 		{wechat.ModeWeb, false},
 	} {
 		t.Run(tt.mode.String(), func(t *testing.T) {
-			srv := wechattest.NewServer()
-			defer srv.Close()
-			srv.ConfirmLogin()
-			startBot(t, srv, wechat.WithMode(tt.mode))
-			waitOnline(t, srv)
+			t.Parallel()
+			srv := setup(t, withClient(wechat.WithMode(tt.mode))).srv
 
 			js := requestsTo(srv, "/jslogin")
 			require.Len(t, js, 1)
@@ -279,6 +211,7 @@ func TestLoginModes(t *testing.T) {
 
 // TestWebLoginBanned: an account refused by the web login logs in with the UOS headers.
 func TestWebLoginBanned(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		mode    wechat.Mode
 		wantErr error
@@ -287,6 +220,7 @@ func TestWebLoginBanned(t *testing.T) {
 		{wechat.ModeDesktop, nil},
 	} {
 		t.Run(tt.mode.String(), func(t *testing.T) {
+			t.Parallel()
 			srv := wechattest.NewServer(wechattest.WithWebLoginBanned())
 			defer srv.Close()
 			srv.ConfirmLogin()
@@ -305,11 +239,9 @@ func TestWebLoginBanned(t *testing.T) {
 }
 
 func TestSyncRequests(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	srv.Deliver(wechattest.Text("friend", "one"))
 	b.next(t)
 
@@ -332,11 +264,9 @@ func TestSyncRequests(t *testing.T) {
 }
 
 func TestMessagesBothWays(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 
 	srv.Deliver(wechattest.Text("alice", "a <b> & c\nline two 😄"))
 	m := b.next(t)
@@ -376,11 +306,9 @@ func TestMessagesBothWays(t *testing.T) {
 }
 
 func TestGroupMessageRealSender(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 
 	srv.Deliver(wechattest.GroupText("group", "carol", "hello group"))
 	m := b.next(t)
@@ -419,12 +347,10 @@ func TestGroupMessageRealSender(t *testing.T) {
 // TestUnknownGroupFetchedOnce: a burst from a group the client does not know yet costs one
 // webwxbatchgetcontact, not one per message (PROTOCOL 12.7).
 func TestUnknownGroupFetchedOnce(t *testing.T) {
+	t.Parallel()
 	acct := wechattest.LargeAccount(50, 3, 10)
-	srv := wechattest.NewServer(wechattest.WithAccount(acct), wechattest.WithSyncBatchSize(100))
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	b := setup(t, withServer(wechattest.WithAccount(acct), wechattest.WithSyncBatchSize(100)))
+	srv := b.srv
 
 	g := acct.Groups[2]
 	var burst []wechattest.Message
@@ -449,11 +375,10 @@ func TestUnknownGroupFetchedOnce(t *testing.T) {
 }
 
 func TestContactsPagingAndGroups(t *testing.T) {
+	t.Parallel()
 	acct := wechattest.LargeAccount(120, 130, 30)
-	srv := wechattest.NewServer(wechattest.WithAccount(acct), wechattest.WithContactPageSize(50))
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
+	b := setup(t, withServer(wechattest.WithAccount(acct), wechattest.WithContactPageSize(50)))
+	srv := b.srv
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	require.NoError(t, b.c.WaitContacts(ctx))
@@ -494,15 +419,13 @@ func TestContactsPagingAndGroups(t *testing.T) {
 }
 
 func TestLogoutByServer(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{1100, 1101, 1102} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			srv := wechattest.NewServer()
-			defer srv.Close()
-			srv.ConfirmLogin()
-			b := startBot(t, srv)
-			waitOnline(t, srv)
-			srv.EndSession(code)
-			err := b.runErr(t)
+			t.Parallel()
+			b := setup(t)
+			b.srv.EndSession(code)
+			err := b.wait(t)
 			require.ErrorIs(t, err, wechat.ErrLoggedOut)
 			var we *wechat.Error
 			require.ErrorAs(t, err, &we)
@@ -514,13 +437,12 @@ func TestLogoutByServer(t *testing.T) {
 }
 
 func TestSendImage(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{1000, 524288, 1200 * 1000} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
-			srv := wechattest.NewServer()
-			defer srv.Close()
-			srv.ConfirmLogin()
-			b := startBot(t, srv)
-			waitOnline(t, srv)
+			t.Parallel()
+			b := setup(t)
+			srv := b.srv
 
 			img := make([]byte, size)
 			rand.Read(img)
@@ -550,15 +472,13 @@ func TestSendImage(t *testing.T) {
 }
 
 func TestSendErrors(t *testing.T) {
+	t.Parallel()
 	c := wechat.New()
 	_, err := c.SendText(t.Context(), "filehelper", "x")
 	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn)
 
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	b := setup(t)
+	srv := b.srv
 	_, err = b.c.SendText(t.Context(), "@nobody", "x")
 	var we *wechat.Error
 	require.ErrorAs(t, err, &we)
@@ -570,6 +490,7 @@ func TestSendErrors(t *testing.T) {
 
 // TestHosts: the redirect's host chooses the push and file hosts (PROTOCOL 2.2).
 func TestHosts(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ main, push, file string }{
 		{"wx.qq.com", "webpush.wx.qq.com", "file.wx.qq.com"},
 		{"wx2.qq.com", "webpush.wx2.qq.com", "file.wx2.qq.com"},
@@ -578,11 +499,9 @@ func TestHosts(t *testing.T) {
 		{"web2.wechat.com", "webpush.web2.wechat.com", "file.web2.wechat.com"},
 	} {
 		t.Run(tt.main, func(t *testing.T) {
-			srv := wechattest.NewServer(wechattest.WithMainHost(tt.main))
-			defer srv.Close()
-			srv.ConfirmLogin()
-			b := startBot(t, srv)
-			waitOnline(t, srv)
+			t.Parallel()
+			b := setup(t, withServer(wechattest.WithMainHost(tt.main)))
+			srv := b.srv
 			srv.Deliver(wechattest.Text("friend", "hi"))
 			m := b.next(t)
 			_, err := b.c.SendImage(t.Context(), m.ChatUserName, "a.jpg", bytes.NewReader([]byte("\xff\xd8\xff\xe0 jpeg")))
@@ -604,12 +523,9 @@ func TestHosts(t *testing.T) {
 // TestPushHostFallback: when the push host does not answer, the loop tries the legacy second
 // push host instead of giving up.
 func TestPushHostFallback(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.SetUnreachable("webpush.wx2.qq.com", true)
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t, beforeLogin(func(srv *wechattest.Server) { srv.SetUnreachable("webpush.wx2.qq.com", true) }))
+	srv := b.srv
 	srv.Deliver(wechattest.Text("friend", "through the fallback"))
 	m := b.next(t)
 	assert.Equal(t, "through the fallback", m.Content)
@@ -621,11 +537,9 @@ func TestPushHostFallback(t *testing.T) {
 }
 
 func TestDuplicateDelivery(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t)
+	srv := b.srv
 	m1 := wechattest.Text("friend", "once")
 	m1.MsgID = 6012345678901234567
 	srv.Deliver(m1)
@@ -635,41 +549,34 @@ func TestDuplicateDelivery(t *testing.T) {
 }
 
 func TestHandlerPanicDoesNotStopRun(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	var logs syncBuffer
-	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}),
-		wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	got := make(chan string, 4)
-	c.Use(wechat.Recover())
-	c.HandleFunc(wechat.IsText, func(_ context.Context, m *wechat.Message) error {
-		if m.Content == "boom" {
-			panic("handler bug")
-		}
-		got <- m.Content
-		return nil
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	waitOnline(t, srv)
-	srv.Deliver(wechattest.Text("friend", "boom"), wechattest.Text("friend", "after"))
+	ts := setup(t, withClient(wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))),
+		withMiddleware(wechat.Recover()),
+		withHandler(func(_ context.Context, _ *testSession, m *wechat.Message) error {
+			if !wechat.IsText(m) {
+				return nil
+			}
+			if m.Content == "boom" {
+				panic("handler bug")
+			}
+			got <- m.Content
+			return nil
+		}))
+	ts.srv.Deliver(wechattest.Text("friend", "boom"), wechattest.Text("friend", "after"))
 	assert.Equal(t, "after", <-got)
-	cancel()
-	require.ErrorIs(t, <-done, context.Canceled)
+	require.ErrorIs(t, ts.shutdown(t), context.Canceled)
 	assert.Contains(t, logs.String(), "handler bug")
 }
 
 // TestSecretsNeverLogged runs a session with Debug logging, errors included, and checks that
 // no credential reaches the log.
 func TestSecretsNeverLogged(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	var logs syncBuffer
-	b := startBot(t, srv, wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	waitOnline(t, srv)
+	b := setup(t, withClient(wechat.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))))
+	srv := b.srv
 	srv.Deliver(wechattest.Text("friend", "hi"))
 	m := b.next(t)
 	_, err := b.c.SendText(t.Context(), "@nobody", "x") // an error path
@@ -677,7 +584,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	_, err = b.c.SendText(t.Context(), m.ChatUserName, "x")
 	require.NoError(t, err)
 	srv.EndSession(1101)
-	err = b.runErr(t)
+	err = b.wait(t)
 	require.Error(t, err)
 
 	secrets := map[string]bool{}
@@ -734,12 +641,10 @@ func (s *syncBuffer) String() string {
 // TestPushHostBackToPrimary: once the primary push host answers again, the loop returns to it
 // instead of living on the legacy fallback host.
 func TestPushHostBackToPrimary(t *testing.T) {
-	srv := wechattest.NewServer(wechattest.WithLongPoll(time.Millisecond))
-	defer srv.Close()
-	srv.SetUnreachable("webpush.wx2.qq.com", true)
-	srv.ConfirmLogin()
-	b := startBot(t, srv)
-	waitOnline(t, srv)
+	t.Parallel()
+	b := setup(t, withServer(wechattest.WithLongPoll(time.Millisecond)),
+		beforeLogin(func(srv *wechattest.Server) { srv.SetUnreachable("webpush.wx2.qq.com", true) }))
+	srv := b.srv
 	srv.Deliver(wechattest.Text("friend", "via fallback"))
 	assert.Equal(t, "via fallback", b.next(t).Content)
 	srv.SetUnreachable("webpush.wx2.qq.com", false)

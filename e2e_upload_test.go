@@ -4,7 +4,6 @@ package wechat_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -145,9 +144,11 @@ func randomBytes(n int, head string) []byte {
 // TestSendFileReaders: every kind of reader is uploaded whole, from its current offset, and
 // a plain reader goes through a temporary file that is removed afterwards.
 func TestSendFileReaders(t *testing.T) {
+	// Not parallel: t.Setenv.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	srv, b := onlineBot(t, nil, wechat.WithSendRate(0, 0))
+	b := setup(t, withClient(wechat.WithSendRate(0, 0)))
+	srv := b.srv
 	data := randomBytes(700*1000, "PK\x03\x04")
 	path := filepath.Join(t.TempDir(), "a.zip")
 	require.NoError(t, os.WriteFile(path, data, 0o644))
@@ -203,7 +204,9 @@ func writeAll(w io.Writer, b []byte) error {
 // TestSendFileOver25MB: a file over 25 MB goes through webwxcheckupload: the upload carries
 // its AESKey and Signature, the send its Signature; the same file again is not uploaded.
 func TestSendFileOver25MB(t *testing.T) {
-	srv, b := onlineBot(t, []wechattest.Option{wechattest.WithUploadDigestOnly()})
+	t.Parallel()
+	b := setup(t, withServer(wechattest.WithUploadDigestOnly()))
+	srv := b.srv
 	file := &patternFile{size: 26 << 20, head: []byte("big file")}
 	_, err := b.c.SendFile(t.Context(), "filehelper", "big.bin", file)
 	require.NoError(t, err)
@@ -245,7 +248,9 @@ func TestSendFileOver25MB(t *testing.T) {
 }
 
 func TestSendRefusedBeforeUpload(t *testing.T) {
-	srv, b := onlineBot(t, nil, wechat.WithMaxFileSize(1000), wechat.WithSendRate(0, 0))
+	t.Parallel()
+	b := setup(t, withClient(wechat.WithMaxFileSize(1000), wechat.WithSendRate(0, 0)))
+	srv := b.srv
 	ctx := t.Context()
 	tests := []struct {
 		name string
@@ -312,12 +317,10 @@ func TestSendRefusedBeforeUpload(t *testing.T) {
 // that fails three times fails the upload. Runs on synctest's fake clock (the retries back
 // off).
 func TestUploadChunkRetry(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer()
-		defer srv.Close()
-		srv.ConfirmLogin()
-		b := startBot(t, srv)
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		b := setup(t)
+		srv := b.srv
 
 		data := randomBytes(1200*1000, "PK")
 		srv.FailNextChunk()
@@ -367,21 +370,8 @@ func BenchmarkUpload(b *testing.B) {
 	for _, kind := range []string{"ReadSeeker", "Reader"} {
 		b.Run(kind, func(b *testing.B) {
 			const size = 50 << 20
-			srv := wechattest.NewServer(wechattest.WithUploadDigestOnly())
-			defer srv.Close()
-			srv.ConfirmLogin()
-			c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}),
-				wechat.WithSendRate(0, 0))
-			ctx, cancel := context.WithCancel(b.Context())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx) }()
-			defer func() {
-				cancel()
-				<-done
-			}()
-			if err := srv.WaitOnline(ctx); err != nil {
-				b.Fatal(err)
-			}
+			ts := setup(b, withServer(wechattest.WithUploadDigestOnly()), withClient(wechat.WithSendRate(0, 0)))
+			srv, c, ctx := ts.srv, ts.c, b.Context()
 			i := 0
 			upload := func() {
 				i++

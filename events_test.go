@@ -12,6 +12,7 @@ import (
 // and the events: a new friend, a renamed group with a member who joined and one who left,
 // a deleted contact.
 func TestContactChanges(t *testing.T) {
+	t.Parallel()
 	const group = "@@group0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 	var got []ContactChange
 	c := New(WithContactHandler(func(ch ContactChange) { got = append(got, ch) }))
@@ -54,6 +55,7 @@ func TestContactChanges(t *testing.T) {
 
 // TestModChatRoomMemberList: a member update renames the member in every group that lists it.
 func TestModChatRoomMemberList(t *testing.T) {
+	t.Parallel()
 	var got []ContactChange
 	c := New(WithContactHandler(func(ch ContactChange) { got = append(got, ch) }))
 	c.contacts.put(&Contact{UserName: "@@g", Kind: KindGroup, membersLoaded: true,

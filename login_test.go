@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseJSLogin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		want    string
@@ -52,6 +53,7 @@ func TestParseJSLogin(t *testing.T) {
 }
 
 func TestJSLoginFixtureIsTheCapturedBody(t *testing.T) {
+	t.Parallel()
 	// PROTOCOL 4.1: exactly one line, no trailing newline, 64 bytes.
 	body := parserFixture(t, "jslogin", "ok.js")
 	assert.Equal(t, `window.QRLogin.code = 200; window.QRLogin.uuid = "Xk3fQ9mZaA==";`, string(body))
@@ -59,6 +61,7 @@ func TestJSLoginFixtureIsTheCapturedBody(t *testing.T) {
 }
 
 func TestParseLoginPoll(t *testing.T) {
+	t.Parallel()
 	const redirect = "https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxnewloginpage?ticket=A6NZfake@qrticket_0&uuid=4dcaWx3uBw==&lang=zh_CN&scan=1463755895"
 	tests := []struct {
 		file       string
@@ -113,6 +116,7 @@ func TestParseLoginPoll(t *testing.T) {
 }
 
 func TestLoginPollFixturesAreTheCapturedBodies(t *testing.T) {
+	t.Parallel()
 	// PROTOCOL 4.3: `window.code=408;` is 16 bytes, no trailing newline.
 	assert.Equal(t, "window.code=408;", string(parserFixture(t, "login", "408.js")))
 	assert.Equal(t,
@@ -123,6 +127,7 @@ func TestLoginPollFixturesAreTheCapturedBodies(t *testing.T) {
 }
 
 func TestParseLoginPollKeepsRedirectVerbatim(t *testing.T) {
+	t.Parallel()
 	// Extra parameters of older captures stay in the URI (PROTOCOL 4.3).
 	const uri = "https://wx.qq.com/cgi-bin/mmwebwx-bin/webwxnewloginpage?ticket=AbC@qrticket_0&uuid=oYoxvQl3XA==&lang=zh_CN&scan=1&vcdataticket=x%2By&vccdtstr=z"
 	got, err := parseLoginPoll([]byte(`window.code=200;` + "\n" + `window.redirect_uri="` + uri + `";`))
@@ -134,6 +139,7 @@ func TestParseLoginPollKeepsRedirectVerbatim(t *testing.T) {
 }
 
 func TestParseNewLoginPage(t *testing.T) {
+	t.Parallel()
 	const (
 		skey = "@crypt_5f3c9a1e_7d2b4e6f8a0c1e3f5a7b9c0d2e4f6a8b"
 		pass = "Wq7Er8Ty9Ui0%2BOpAsDf%2FGhJkLz%3D" // kept percent-encoded (PROTOCOL 3.4)
@@ -194,6 +200,7 @@ func TestParseNewLoginPage(t *testing.T) {
 }
 
 func TestNewLoginPageFixtures(t *testing.T) {
+	t.Parallel()
 	ok := parserFixture(t, "webwxnewloginpage", "ok.xml")
 	// The exact layout of PROTOCOL 4.4, with made-up values.
 	layout := strings.NewReplacer(
@@ -207,6 +214,7 @@ func TestNewLoginPageFixtures(t *testing.T) {
 }
 
 func TestHostsFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		main              string
 		login, file, push string

@@ -51,6 +51,7 @@ func selected(match wechat.Matcher) string {
 }
 
 func TestMatchers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		match wechat.Matcher
@@ -91,6 +92,7 @@ func TestMatchers(t *testing.T) {
 }
 
 func TestMatchersCopyTheirArguments(t *testing.T) {
+	t.Parallel()
 	types := []wechat.MsgType{wechat.MsgTypeApp}
 	match := wechat.IsType(types...)
 	types[0] = wechat.MsgTypeText
@@ -103,10 +105,12 @@ func TestMatchersCopyTheirArguments(t *testing.T) {
 }
 
 func TestTextMatchesNil(t *testing.T) {
+	t.Parallel()
 	assert.PanicsWithValue(t, "wechat: TextMatches called with a nil regexp", func() { wechat.TextMatches(nil) })
 }
 
 func TestLogging(t *testing.T) {
+	// Not parallel: it replaces slog.Default.
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	failure := errors.New("boom")
@@ -139,6 +143,7 @@ func TestLogging(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
+	t.Parallel()
 	var got []string
 	h := wechat.Filter(wechat.IsText)(wechat.HandlerFunc(func(_ context.Context, m *wechat.Message) error {
 		got = append(got, m.MsgID)
@@ -159,33 +164,6 @@ func TestFilter(t *testing.T) {
 		_ = wechat.Filter(nil)(h).HandleMessage(t.Context(), m)
 	}
 	assert.Len(t, got, 4, "Filter(nil) passes everything on")
-}
-
-// receive runs a client against srv until its handlers have received n messages.
-func receive(t *testing.T, srv *wechattest.Server, n int) []*wechat.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}))
-	msgs := make(chan *wechat.Message, n)
-	c.HandleFunc(nil, func(_ context.Context, m *wechat.Message) error {
-		msgs <- m
-		if len(msgs) == n {
-			cancel()
-		}
-		return nil
-	})
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	srv.ConfirmLogin()
-	err := <-done
-	require.ErrorIs(t, err, context.Canceled, "Run ended before %d messages arrived (got %d)", n, len(msgs))
-	close(msgs)
-	var out []*wechat.Message
-	for m := range msgs {
-		out = append(out, m)
-	}
-	return out
 }
 
 // kinds calls every accessor of m and returns the results of those that report true.
@@ -213,26 +191,29 @@ func kinds(m *wechat.Message) []any {
 // TestWechattestMessages delivers every wechattest constructor to a real client and checks
 // what its accessors make of them.
 func TestWechattestMessages(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
+	t.Parallel()
 	inGroup := wechattest.Image("alice")
 	inGroup.Group = "group"
-	srv.Deliver(
-		wechattest.Image("friend"),
-		wechattest.Voice("friend", 1580),
-		wechattest.Video("friend", 8),
-		wechattest.Emoticon("friend", "e68363487d8f0519c4e1047de403b2e7"),
-		wechattest.File("friend", "report & summary.pdf", 1024, "@crypt_0123"),
-		wechattest.Link("friend", "Go <1.26> & more", "https://go.dev/blog/go1.26?a=1&b=2"),
-		wechattest.Location("friend", "Some street & square", 22.540503, 113.934528),
-		wechattest.Card("friend", "gh_news"),
-		wechattest.FriendRequest("dave", `Hi, I'm "Dave" & friends`),
-		wechattest.Revoke("friend", "6012345678901234567"),
-		wechattest.System("group", `"Alice"邀请"Bob"加入了群聊`),
-		wechattest.GroupText("group", "friend", "@Me\u2005are you there?"),
-		inGroup,
-	)
-	msgs := receive(t, srv, 13)
+	ts := setup(t, beforeLogin(func(srv *wechattest.Server) {
+		srv.Deliver(
+			wechattest.Image("friend"),
+			wechattest.Voice("friend", 1580),
+			wechattest.Video("friend", 8),
+			wechattest.Emoticon("friend", "e68363487d8f0519c4e1047de403b2e7"),
+			wechattest.File("friend", "report & summary.pdf", 1024, "@crypt_0123"),
+			wechattest.Link("friend", "Go <1.26> & more", "https://go.dev/blog/go1.26?a=1&b=2"),
+			wechattest.Location("friend", "Some street & square", 22.540503, 113.934528),
+			wechattest.Card("friend", "gh_news"),
+			wechattest.FriendRequest("dave", `Hi, I'm "Dave" & friends`),
+			wechattest.Revoke("friend", "6012345678901234567"),
+			wechattest.System("group", `"Alice"邀请"Bob"加入了群聊`),
+			wechattest.GroupText("group", "friend", "@Me\u2005are you there?"),
+			inGroup,
+		)
+	}))
+	srv := ts.srv
+	msgs := ts.collect(t, 13)
+	require.ErrorIs(t, ts.shutdown(t), context.Canceled)
 	require.Len(t, msgs, 13)
 	got := make(map[string]any)
 	for _, m := range msgs {
@@ -365,14 +346,15 @@ func TestContactMatcherFuncs(t *testing.T) {
 // wechattest's account: a friend with a remark and an Alias, a group member who is not a
 // contact, a group.
 func TestContactMatchersEndToEnd(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.Deliver(
-		wechattest.Text("bob", "from bob"),
-		wechattest.GroupText("group", "carol", "from carol"), // a member, not a contact
-		wechattest.GroupText("group", "alice", "from alice"),
-	)
-	msgs := receive(t, srv, 3)
+	t.Parallel()
+	ts := setup(t, beforeLogin(func(srv *wechattest.Server) {
+		srv.Deliver(
+			wechattest.Text("bob", "from bob"),
+			wechattest.GroupText("group", "carol", "from carol"), // a member, not a contact
+			wechattest.GroupText("group", "alice", "from alice"),
+		)
+	}))
+	msgs := ts.collect(t, 3)
 	require.Len(t, msgs, 3)
 	byText := map[string]*wechat.Message{}
 	for _, m := range msgs {

@@ -29,6 +29,7 @@ func mediaResponse(t testing.TB, status int, file string, header http.Header) *h
 }
 
 func TestCheckMedia(t *testing.T) {
+	t.Parallel()
 	attachment := http.Header{"Content-Disposition": {`attachment; filename="notes.txt"`}}
 	tests := []struct {
 		name    string
@@ -106,6 +107,7 @@ func FuzzCheckMedia(f *testing.F) {
 }
 
 func TestRangeTotal(t *testing.T) {
+	t.Parallel()
 	for h, want := range map[string]int64{
 		"bytes 0-791/792":  792,
 		"bytes 0-9/ 10":    10,
@@ -119,6 +121,7 @@ func TestRangeTotal(t *testing.T) {
 }
 
 func TestURLSafe(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		"report%2Epdf":          true,
 		"Q3%20report%2EPDF":     true,
@@ -136,6 +139,7 @@ func TestURLSafe(t *testing.T) {
 }
 
 func TestMediaExt(t *testing.T) {
+	t.Parallel()
 	for ct, want := range map[string]string{
 		"image/jpeg":                ".jpg",
 		"image/png":                 ".png",
@@ -164,6 +168,7 @@ func newMedia(r io.Reader, size int64) *Media {
 }
 
 func TestSaveTo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "a.jpg")
 	require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
@@ -365,6 +370,7 @@ func TestSaveInHostileNames(t *testing.T) {
 // TestFileURL: the webwxgetmedia URL carries what PROTOCOL 10.4 lists, EncryFileName
 // verbatim when it is already URL-encoded.
 func TestFileURL(t *testing.T) {
+	t.Parallel()
 	c := New()
 	s := &session{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, passTicket: "Wq7Er8Ty9Ui0%2BOpAsDf%2FGhJkLz%3D"}
 	c.hc.Jar.SetCookies(&url.URL{Scheme: "https", Host: "wx2.qq.com"},

@@ -20,6 +20,7 @@ import (
 var sendEndpoints = []string{"webwxsendmsg", "webwxsendmsgimg", "webwxsendvideomsg", "webwxsendappmsg", "webwxsendemoticon"}
 
 func TestParseSendResponse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		endpoint, file string
 		wantID         string
@@ -81,6 +82,7 @@ func FuzzParseSendResponse(f *testing.F) {
 }
 
 func TestParseCheckUpload(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file      string
 		wantMedia string
@@ -132,6 +134,7 @@ func FuzzParseCheckUpload(f *testing.F) {
 }
 
 func TestParseRevokeResponse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		ret     int
@@ -182,6 +185,7 @@ func FuzzParseRevokeResponse(f *testing.F) {
 }
 
 func TestErrorIsRevokeRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  *Error
 		want bool
@@ -202,6 +206,7 @@ func TestErrorIsRevokeRefused(t *testing.T) {
 }
 
 func TestParseUploadResponse(t *testing.T) {
+	t.Parallel()
 	id, err := parseUploadResponse(parserFixture(t, "webwxuploadmedia", "ok.json"))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(id, "@crypt_cd2308ca_"))
@@ -219,6 +224,7 @@ func TestParseUploadResponse(t *testing.T) {
 }
 
 func TestRetryableChunk(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	transport := &Error{Op: opUploadMedia, Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("unreachable")}}
 	assert.True(t, retryableChunk(ctx, transport))
@@ -233,6 +239,7 @@ func TestRetryableChunk(t *testing.T) {
 }
 
 func TestFileAppMsg(t *testing.T) {
+	t.Parallel()
 	const tail = "</title><des></des><action></action><type>6</type><content></content><url></url><lowurl></lowurl><appattach><totallen>1048576</totallen><attachid>@crypt_1a2b3c_x</attachid><fileext>"
 	tests := []struct {
 		mode        Mode
@@ -249,6 +256,7 @@ func TestFileAppMsg(t *testing.T) {
 }
 
 func TestUploadName(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ name, head, want string }{
 		{"report.pdf", "%PDF", "report.pdf"},
 		{"dir/sub/report.pdf", "%PDF", "report.pdf"},
@@ -262,6 +270,7 @@ func TestUploadName(t *testing.T) {
 }
 
 func TestSniffKind(t *testing.T) {
+	t.Parallel()
 	mp4 := "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 	tests := []struct {
 		head, name string
@@ -287,6 +296,7 @@ func TestSniffKind(t *testing.T) {
 }
 
 func TestForwardOf(t *testing.T) {
+	t.Parallel()
 	fileXML := "<msg><appmsg appid=\"wx6618f1cfc6c132f8\" sdkver=\"0\"><title>a.zip</title><type>6</type><appattach><totallen>3</totallen><attachid>@cdn_x_1</attachid><fileext>zip</fileext></appattach></appmsg><fromusername>wxid_a</fromusername></msg><br/>\n"
 	tests := []struct {
 		name    string
@@ -366,6 +376,7 @@ func FuzzAppMsgElement(f *testing.F) {
 
 // TestPrepare: each kind of reader gives the same size, MD5 and head, and can be read again.
 func TestPrepare(t *testing.T) {
+	// Not parallel: t.Setenv.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 70000) // 1.1 MB
@@ -435,11 +446,13 @@ func TestPrepare(t *testing.T) {
 }
 
 func TestPrepareNeedsSession(t *testing.T) {
+	t.Parallel()
 	_, err := New().prepare(&endlessSeeker{}, 100)
 	assert.ErrorIs(t, err, ErrNotLoggedIn, "before reading the file")
 }
 
 func TestPrepareRefuses(t *testing.T) {
+	// Not parallel: t.Setenv.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	c := loggedInClient()
@@ -489,6 +502,7 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errBroken }
 
 func TestPacer(t *testing.T) {
+	t.Parallel()
 	assert.Nil(t, newPacer(sendConfig{rateSet: true}), "WithSendRate(0, 0) is off")
 	assert.Nil(t, newPacer(sendConfig{rateSet: true, interval: -1, burst: 5}))
 	var off *pacer

@@ -123,6 +123,7 @@ func withoutRaw(m *Message) *Message {
 }
 
 func TestDecodeMessageText100(t *testing.T) {
+	t.Parallel()
 	for _, file := range []string{"text_100.json", "text_100_compact.json"} {
 		t.Run(file, func(t *testing.T) {
 			raws, msgs := decodeFixtureMessages(t, file)
@@ -142,6 +143,7 @@ func TestDecodeMessageText100(t *testing.T) {
 }
 
 func TestDecodeMessageFixtures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file string
 		want []*Message
@@ -200,6 +202,7 @@ func TestDecodeMessageFixtures(t *testing.T) {
 }
 
 func TestDecodeMessageMalformed(t *testing.T) {
+	t.Parallel()
 	raws, msgs := decodeFixtureMessages(t, "malformed_message.json")
 	require.Len(t, msgs, 3)
 	assert.Equal(t, wantText100(0), withoutRaw(msgs[0]))
@@ -215,6 +218,7 @@ func TestDecodeMessageMalformed(t *testing.T) {
 }
 
 func TestDecodeMessageCases(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		raw  string
@@ -282,6 +286,7 @@ func TestDecodeMessageCases(t *testing.T) {
 }
 
 func TestMessageHelpers(t *testing.T) {
+	t.Parallel()
 	m := wantText100(0)
 	assert.True(t, IsText(m))
 	assert.False(t, IsText(wantText100(9)), "a location is not text")
@@ -325,6 +330,7 @@ func FuzzDecodeMessage(f *testing.F) {
 }
 
 func TestResolveMentionsMe(t *testing.T) {
+	t.Parallel()
 	group := func(selfDisplay string) *Contact {
 		return &Contact{UserName: testGroup, NickName: "Group", Kind: KindGroup, membersLoaded: true, Members: []Member{
 			{UserName: testSelf, NickName: "Me", DisplayName: selfDisplay},

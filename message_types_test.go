@@ -50,6 +50,7 @@ func accessorResults(m *Message) map[string]any {
 }
 
 func TestMessageAccessorFixtures(t *testing.T) {
+	t.Parallel()
 	const (
 		fileMediaID = "@crypt_a1b2c3d4_ffffffffffffffffffffffffffffffff"
 		mapURL      = "http://apis.map.qq.com/uri/v1/geocoder?coord=22.540503,113.934528"
@@ -205,6 +206,7 @@ func TestMessageAccessorFixtures(t *testing.T) {
 }
 
 func TestDecodeMessageNewFields(t *testing.T) {
+	t.Parallel()
 	fr := messageFixture(t, "friend_request.json")
 	assert.Equal(t, RecommendInfo{
 		UserName: testCarol, NickName: "Carol", Province: "广东", City: "广州",
@@ -249,6 +251,7 @@ func TestDecodeMessageNewFields(t *testing.T) {
 }
 
 func TestMessageTypeStrings(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "text", MsgTypeText.String())
 	assert.Equal(t, "recalled", MsgTypeRecalled.String())
 	assert.Equal(t, "unknown", MsgTypeUnknown.String())
@@ -267,6 +270,7 @@ func TestMessageTypeStrings(t *testing.T) {
 }
 
 func TestSystemKinds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text  string
 		kind  SystemKind
@@ -310,6 +314,7 @@ func TestSystemKinds(t *testing.T) {
 }
 
 func TestStripLinks(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"plain", "plain"},
 		{`a <a href="weixin://x">link</a> b`, "a link b"},
@@ -324,6 +329,7 @@ func TestStripLinks(t *testing.T) {
 }
 
 func TestDecodeXML(t *testing.T) {
+	t.Parallel()
 	type attrs struct {
 		ID   string `xml:"id,attr"`
 		Name string `xml:"name"`
@@ -362,6 +368,7 @@ func TestDecodeXML(t *testing.T) {
 }
 
 func TestAccessorEdgeCases(t *testing.T) {
+	t.Parallel()
 	// Negative and overflowing durations are 0, never a negative Duration.
 	v, ok := (&Message{MsgType: MsgTypeVoice, VoiceLength: -5}).Voice()
 	require.True(t, ok)
@@ -478,6 +485,7 @@ func fuzzStore() *contactStore {
 }
 
 func TestFixturesAreRealLayout(t *testing.T) {
+	t.Parallel()
 	// The fixtures that claim the server's layout have every field of PROTOCOL 7.1, MsgId as a
 	// string and NewMsgId as a bare number.
 	fields := []string{"MsgId", "FromUserName", "ToUserName", "MsgType", "Content", "Status", "ImgStatus",

@@ -53,6 +53,7 @@ type sendResponse struct {
 }
 
 func TestDecodeResponseSend(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file     string
 		wantID   string
@@ -100,6 +101,7 @@ func TestDecodeResponseSend(t *testing.T) {
 }
 
 func TestSendFixturesHaveTheServerLayouts(t *testing.T) {
+	t.Parallel()
 	// PROTOCOL 8.1 (compact capture) and 14.2 (the 79-byte multi-line 1205 body).
 	assert.Equal(t, `{"BaseResponse": {"Ret": 0,"ErrMsg": ""},"MsgID": "6812345678901234567","LocalID": "17000000000001234"}`,
 		string(parserFixture(t, "webwxsendmsg", "ok_compact.json")))
@@ -109,6 +111,7 @@ func TestSendFixturesHaveTheServerLayouts(t *testing.T) {
 }
 
 func TestDecodeResponseBadBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		body string
@@ -143,6 +146,7 @@ func TestDecodeResponseBadBodies(t *testing.T) {
 }
 
 func TestDecodeResponseLenientRet(t *testing.T) {
+	t.Parallel()
 	// Ret may come as a numeric string (PROTOCOL 14.4).
 	var resp sendResponse
 	err := decodeResponse(opSendMsg, []byte(`{"BaseResponse":{"Ret":"1205","ErrMsg":"操作太频繁"},"MsgID":"","LocalID":""}`), &resp)
@@ -157,6 +161,7 @@ func TestDecodeResponseLenientRet(t *testing.T) {
 }
 
 func TestJSONErrorDropsTheBody(t *testing.T) {
+	t.Parallel()
 	const secret = "2212345678"
 	tests := []struct {
 		name string
@@ -197,6 +202,7 @@ type initResponse struct {
 }
 
 func TestDecodeResponseInit(t *testing.T) {
+	t.Parallel()
 	const self = "@0123456789abcdef0123456789abcdef"
 	var resp initResponse
 	require.NoError(t, decodeResponse(opInit, parserFixture(t, "webwxinit", "ok.json"), &resp))
@@ -234,6 +240,7 @@ func TestDecodeResponseInit(t *testing.T) {
 }
 
 func TestDecodeResponseInitZeroed(t *testing.T) {
+	t.Parallel()
 	var resp initResponse
 	err := decodeResponse(opInit, parserFixture(t, "webwxinit", "ret_1100.json"), &resp)
 	require.ErrorIs(t, err, ErrLoggedOut)
@@ -246,6 +253,7 @@ func TestDecodeResponseInitZeroed(t *testing.T) {
 }
 
 func TestDecodeResponseUpload(t *testing.T) {
+	t.Parallel()
 	type uploadResponse struct { // as Client.uploadChunk decodes it
 		hasBase
 		MediaID string `json:"MediaId"`
@@ -261,6 +269,7 @@ func TestDecodeResponseUpload(t *testing.T) {
 }
 
 func TestErrorString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  *Error
 		want string
@@ -339,6 +348,7 @@ var parsersByEndpoint = map[string]func([]byte) error{
 // and checks that no error message repeats a credential or a piece of the body (STYLE,
 // Errors).
 func TestErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
 	for endpoint, parse := range parsersByEndpoint {
 		for _, name := range parserFixtureNames(t, endpoint) {
 			body := parserFixture(t, endpoint, name)
@@ -358,6 +368,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 // TestDecodeResponseRetWinsOverBadFields: a logged-out answer whose other fields have the
 // wrong types still reports the server's code, so the loop stops instead of retrying.
 func TestDecodeResponseRetWinsOverBadFields(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"BaseResponse":{"Ret":1101,"ErrMsg":""},"AddMsgList":{"not":"a list"},"SyncKey":{"Count":0,"List":[]}}`)
 	_, err := parseSync(body)
 	require.ErrorIs(t, err, ErrLoggedOut)

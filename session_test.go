@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,107 +21,44 @@ import (
 	"github.com/wxkit/wechat/wechattest"
 )
 
-// recorder collects what a client's handlers saw.
-type recorder struct {
-	mu   sync.Mutex
-	seen []string
-	ch   chan string
-}
-
-func newRecorder() *recorder { return &recorder{ch: make(chan string, 1000)} }
-
-func (r *recorder) handle(_ context.Context, m *wechat.Message) error {
-	r.mu.Lock()
-	r.seen = append(r.seen, m.Content)
-	r.mu.Unlock()
-	r.ch <- m.Content
-	return nil
-}
-
-func (r *recorder) contents() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.seen)
-}
-
-// waitAll waits until every one of contents has been handled.
-func (r *recorder) waitAll(t *testing.T, contents ...string) {
-	t.Helper()
-	want := map[string]bool{}
-	for _, c := range contents {
-		want[c] = true
-	}
-	for _, c := range r.contents() {
-		delete(want, c)
-	}
-	for len(want) > 0 {
-		select {
-		case c := <-r.ch:
-			delete(want, c)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("never arrived: %v", want)
-		}
-	}
-}
-
-func noQR(t *testing.T) wechat.Option {
-	return wechat.WithQRHandler(func(wechat.QRCode) { t.Error("a QR code was shown") })
-}
-
 // TestRestartExactlyOnce: a client stopped after handling k of N messages and a new client on
 // the same SessionStore together see every message exactly once, without a new QR scan.
 func TestRestartExactlyOnce(t *testing.T) {
+	t.Parallel()
 	const n, k = 40, 13
-	srv := wechattest.NewServer(wechattest.WithSyncBatchSize(7))
-	defer srv.Close()
 	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "bot.session"))
 	chats := []string{"friend", "alice", "bob"}
 
 	// First run: handles k messages, then stops.
-	srv.ConfirmLogin()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	first := newRecorder()
-	var handled int
-	var mu sync.Mutex
-	a := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSessionStore(store))
-	a.HandleFunc(nil, func(ctx context.Context, m *wechat.Message) error {
-		mu.Lock()
-		handled++
-		if handled == k {
-			cancel()
-		}
-		mu.Unlock()
-		return first.handle(ctx, m)
-	})
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	waitOnline(t, srv)
+	var handled atomic.Int32
+	a := setup(t, withServer(wechattest.WithSyncBatchSize(7)), withClient(wechat.WithSessionStore(store)),
+		withHandler(func(_ context.Context, s *testSession, _ *wechat.Message) error {
+			if handled.Add(1) == k {
+				s.stop()
+			}
+			return nil
+		}))
+	srv := a.srv
 	var all []wechattest.Message
 	for i := range n {
 		all = append(all, wechattest.Text(chats[i%len(chats)], fmt.Sprint("m", i)))
 	}
 	srv.Deliver(all...)
-	require.ErrorIs(t, <-done, context.Canceled)
-	got1 := first.contents()
+	require.ErrorIs(t, a.wait(t), context.Canceled)
+	got1 := a.contents()
 	require.GreaterOrEqual(t, len(got1), k)
 
 	// Second run, same store, new HTTP client (a new process): resumes, no QR code.
-	second := newRecorder()
-	b := wechat.New(wechat.WithHTTPClient(srv.Client()), noQR(t), wechat.WithSessionStore(store))
-	b.HandleFunc(nil, second.handle)
-	ctx2, cancel2 := context.WithCancel(t.Context())
-	defer cancel2()
-	done2 := make(chan error, 1)
-	go func() { done2 <- b.Run(ctx2) }()
+	b := setup(t, onServer(srv), withClient(noQR(t), wechat.WithSessionStore(store)))
 	for _, c := range chats { // one more per chat: once they are in, everything before is too
 		srv.Deliver(wechattest.Text(c, "last "+c))
 	}
-	second.waitAll(t, "last friend", "last alice", "last bob")
-	cancel2()
-	require.ErrorIs(t, <-done2, context.Canceled)
+	for last := map[string]bool{"last friend": true, "last alice": true, "last bob": true}; len(last) > 0; {
+		delete(last, b.next(t).Content)
+	}
+	require.ErrorIs(t, b.shutdown(t), context.Canceled)
 
-	got2 := second.contents()
+	got2 := b.contents()
 	count := map[string]int{}
 	for _, c := range append(got1, got2...) {
 		count[c]++
@@ -133,13 +71,10 @@ func TestRestartExactlyOnce(t *testing.T) {
 }
 
 func TestSessionFile(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bot.session")
-	startBot(t, srv, wechat.WithSession(path))
-	waitOnline(t, srv)
+	setup(t, withClient(wechat.WithSession(path)))
 
 	st := wechat.NewFileStore(path)
 	var s *wechat.Session
@@ -188,31 +123,25 @@ func TestSessionFile(t *testing.T) {
 	assert.ErrorIs(t, err, wechat.ErrBadResponse)
 }
 
-// stopped runs a first client until it is online and saved, then stops it.
-func stopped(t *testing.T, srv *wechattest.Server, store wechat.SessionStore) {
+// stopped runs a first client until it is online and saved, then stops it, and returns its
+// server.
+func stopped(t *testing.T, store wechat.SessionStore) *wechattest.Server {
 	t.Helper()
-	srv.ConfirmLogin()
-	ctx, cancel := context.WithCancel(t.Context())
-	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSessionStore(store))
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	waitOnline(t, srv)
-	cancel()
-	require.ErrorIs(t, <-done, context.Canceled)
+	first := setup(t, withClient(wechat.WithSessionStore(store)))
+	require.ErrorIs(t, first.shutdown(t), context.Canceled)
+	return first.srv
 }
 
 // TestPushLogin: a stored session the server has ended falls back to push login: the phone
 // gets a prompt, no QR code is shown.
 func TestPushLogin(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
+	t.Parallel()
 	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "s"))
-	stopped(t, srv, store)
+	srv := stopped(t, store)
 	srv.EndSession(1101) // the session expired while the bot was down
 
-	srv.ConfirmLogin() // the user confirms the prompt on the phone
-	b := startBot(t, srv, noQR(t), wechat.WithSessionStore(store))
-	waitOnline(t, srv)
+	// setup confirms the prompt on the phone.
+	b := setup(t, onServer(srv), withClient(noQR(t), wechat.WithSessionStore(store)))
 	srv.Deliver(wechattest.Text("friend", "after push login"))
 	assert.Equal(t, "after push login", b.next(t).Content)
 	push := requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl")
@@ -225,10 +154,9 @@ func TestPushLogin(t *testing.T) {
 // TestPushLoginRefused: without the device's auth cookies the push login is refused (ret 3)
 // and the client shows a QR code.
 func TestPushLoginRefused(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
+	t.Parallel()
 	store := wechat.NewFileStore(filepath.Join(t.TempDir(), "s"))
-	stopped(t, srv, store)
+	srv := stopped(t, store)
 	srv.EndSession(1101)
 	s, err := store.Load(t.Context())
 	require.NoError(t, err)
@@ -236,28 +164,27 @@ func TestPushLoginRefused(t *testing.T) {
 	require.NoError(t, store.Save(t.Context(), s))
 
 	qrs := make(chan wechat.QRCode, 2)
-	startBot(t, srv, wechat.WithSessionStore(store), wechat.WithQRHandler(func(q wechat.QRCode) { qrs <- q }))
+	b := setup(t, onServer(srv), notLoggedIn(),
+		withClient(wechat.WithSessionStore(store), wechat.WithQRHandler(func(q wechat.QRCode) { qrs <- q })))
 	<-qrs
 	srv.ConfirmLogin()
-	waitOnline(t, srv)
+	b.waitOnline(t)
 	assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl"), 1)
 	assert.Len(t, requestsTo(srv, "/jslogin"), 2)
 }
 
 func TestLogout(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s")
 	var states []wechat.State
 	var mu sync.Mutex
-	c := wechat.New(wechat.WithHTTPClient(srv.Client()), wechat.WithQRHandler(func(wechat.QRCode) {}), wechat.WithSession(path),
+	ts := setup(t, loginOnly(), withClient(wechat.WithSession(path),
 		wechat.WithStateHandler(func(sc wechat.StateChange) {
 			mu.Lock()
 			states = append(states, sc.State)
 			mu.Unlock()
-		}))
-	require.NoError(t, c.Login(t.Context()))
+		})))
+	srv, c := ts.srv, ts.c
 	_, err := os.Stat(path)
 	require.NoError(t, err, "the session is saved after login")
 	require.NoError(t, c.Logout(t.Context()))
@@ -273,11 +200,10 @@ func TestLogout(t *testing.T) {
 }
 
 func TestStateEvents(t *testing.T) {
-	srv := wechattest.NewServer()
-	defer srv.Close()
-	srv.ConfirmLogin()
+	t.Parallel()
 	events := make(chan wechat.StateChange, 10)
-	b := startBot(t, srv, wechat.WithStateHandler(func(sc wechat.StateChange) { events <- sc }))
+	b := setup(t, withClient(wechat.WithStateHandler(func(sc wechat.StateChange) { events <- sc })))
+	srv := b.srv
 	assert.Equal(t, wechat.StateLoggingIn, (<-events).State)
 	assert.Equal(t, wechat.StateOnline, (<-events).State)
 	assert.Equal(t, wechat.StateOnline, b.c.State())
@@ -288,18 +214,16 @@ func TestStateEvents(t *testing.T) {
 	var we *wechat.Error
 	require.ErrorAs(t, sc.Err, &we)
 	assert.Equal(t, 1102, we.Ret)
-	require.ErrorIs(t, b.runErr(t), wechat.ErrLoggedOut)
+	require.ErrorIs(t, b.wait(t), wechat.ErrLoggedOut)
 }
 
 // TestAutoRelogin: with WithAutoRelogin, a session ended by the server is followed by a new
 // login (push login here) and Run goes on.
 func TestAutoRelogin(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer()
-		defer srv.Close()
-		srv.ConfirmLogin()
-		b := startBot(t, srv, wechat.WithAutoRelogin(true))
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		b := setup(t, withClient(wechat.WithAutoRelogin(true)))
+		srv := b.srv
 		srv.EndSession(1101)
 		synctest.Wait()
 		srv.ConfirmLogin() // the user confirms the push-login prompt
@@ -308,37 +232,28 @@ func TestAutoRelogin(t *testing.T) {
 		srv.Deliver(wechattest.Text("friend", "second session"))
 		assert.Equal(t, "second session", b.next(t).Content)
 		assert.Len(t, requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxpushloginurl"), 1)
-		select {
-		case err := <-b.done:
-			t.Fatalf("Run returned: %v", err)
-		default:
-		}
+		b.assertRunning(t)
 	})
 }
 
 // TestSkipBacklog: messages older than the login are not handled.
 func TestSkipBacklog(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer()
-		defer srv.Close()
-		srv.Deliver(wechattest.Text("friend", "old"))
-		time.Sleep(10 * time.Second)
-		srv.ConfirmLogin()
-		b := startBot(t, srv, wechat.WithSkipBacklog(true))
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		b := setup(t, withClient(wechat.WithSkipBacklog(true)), beforeLogin(func(srv *wechattest.Server) {
+			srv.Deliver(wechattest.Text("friend", "old"))
+			time.Sleep(10 * time.Second)
+		}))
 		synctest.Wait() // the backlog is fetched; the client holds the next synccheck
-		srv.Deliver(wechattest.Text("friend", "new"))
+		b.srv.Deliver(wechattest.Text("friend", "new"))
 		assert.Equal(t, "new", b.next(t).Content)
 	})
 }
 
 func TestKeepalive(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		srv := wechattest.NewServer()
-		defer srv.Close()
-		srv.ConfirmLogin()
-		startBot(t, srv, wechat.WithKeepalive(time.Minute))
-		require.NoError(t, srv.WaitOnline(t.Context()))
+		srv := setup(t, withClient(wechat.WithKeepalive(time.Minute))).srv
 		before := len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxstatusnotify"))
 		time.Sleep(3*time.Minute + time.Second)
 		assert.Equal(t, before+3, len(requestsTo(srv, "/cgi-bin/mmwebwx-bin/webwxstatusnotify")))

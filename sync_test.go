@@ -1,7 +1,10 @@
 package wechat
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +12,7 @@ import (
 )
 
 func TestParseSyncCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		want    syncCheck
@@ -46,14 +50,25 @@ func TestParseSyncCheck(t *testing.T) {
 	}
 }
 
-func TestSyncCheckFixtureIsTheCapturedBody(t *testing.T) {
-	// PROTOCOL 6.1, 14.1: no newline, no semicolon, 43 bytes.
+// TestParseSyncCheckCapturedBody: parseSyncCheck reads the body exactly as the server sends
+// it (PROTOCOL 6.1, 14.1: 43 bytes, no newline, no semicolon), and refuses every cut of it: a
+// synccheck answer cut short (a closed connection, FaultTruncate) is never read as an answer.
+func TestParseSyncCheckCapturedBody(t *testing.T) {
+	t.Parallel()
+	const captured = `window.synccheck={retcode:"0",selector:"2"}`
 	body := parserFixture(t, "synccheck", "new_message.txt")
-	assert.Equal(t, `window.synccheck={retcode:"0",selector:"2"}`, string(body))
-	assert.Len(t, body, 43)
+	require.Equal(t, captured, string(body), "the fixture is the captured body")
+	got, err := parseSyncCheck(body)
+	require.NoError(t, err)
+	assert.Equal(t, syncCheck{Retcode: 0, Selector: 2}, got)
+	for i := range len(body) {
+		got, err := parseSyncCheck(body[:i])
+		assert.ErrorIs(t, err, ErrBadResponse, "the body cut to %q gave %+v", body[:i], got)
+	}
 }
 
 func TestParseSyncCheckOtherBodies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body    string
 		want    syncCheck
@@ -82,6 +97,7 @@ func TestParseSyncCheckOtherBodies(t *testing.T) {
 }
 
 func TestParseSync(t *testing.T) {
+	t.Parallel()
 	syncKey4 := "1_636444437|2_636445049|3_636444675|1000_1463740202"
 	tests := []struct {
 		file         string
@@ -153,6 +169,7 @@ func TestParseSync(t *testing.T) {
 }
 
 func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
+	t.Parallel()
 	// An error body carries SyncKey {"Count":0,"List":[]}; it must never look replaceable,
 	// even if a caller ignored the error (PROTOCOL 6.2, 14.6).
 	var r syncResponse
@@ -164,6 +181,7 @@ func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
 }
 
 func TestParseSyncModContacts(t *testing.T) {
+	t.Parallel()
 	got, err := parseSync(parserFixture(t, "webwxsync", "sync_check_key.json"))
 	require.NoError(t, err)
 	cs := decodeWireContacts(t, got.ModContactList, testSelf)
@@ -178,6 +196,7 @@ func TestParseSyncModContacts(t *testing.T) {
 // TestParseSyncLayoutsAgree checks that the multi-line and the compact layouts of the same
 // answer decode to the same messages (PROTOCOL 14.2).
 func TestParseSyncLayoutsAgree(t *testing.T) {
+	t.Parallel()
 	multi, err := parseSync(parserFixture(t, "webwxsync", "text_100.json"))
 	require.NoError(t, err)
 	compact, err := parseSync(parserFixture(t, "webwxsync", "text_100_compact.json"))
@@ -191,20 +210,70 @@ func TestParseSyncLayoutsAgree(t *testing.T) {
 	}
 }
 
-func TestSyncFixtureLayout(t *testing.T) {
-	// The server's multi-line layout (PROTOCOL 14.2): no indentation, "}\n," after nested
-	// objects, "}\n,{" between array entries, "}\n" at the end.
-	body := string(parserFixture(t, "webwxsync", "text_100.json"))
-	assert.Contains(t, body, "{\n\"BaseResponse\": {\n\"Ret\": 0,\n\"ErrMsg\": \"\"\n}\n,\n\"AddMsgCount\": 100,\n\"AddMsgList\": [{\n\"MsgId\": \"6012345678901234000\",\n")
-	assert.Contains(t, body, "\"OpCode\": 0\n}\n,\n\"ForwardFlag\": 0,\n")
-	assert.Contains(t, body, "\"EncryFileName\": \"\",\n\"MD5\": \"\"\n}\n,{\n\"MsgId\": \"6012345678901234001\",\n")
-	assert.Contains(t, body, "\"NewMsgId\": 6012345678901234000,\n")
-	assert.Contains(t, body, "\"FileSize\": \"1024\",\n")
-	assert.Contains(t, body, "\"FileSize\": \"\",\n")
-	assert.NotContains(t, body, "\n ")
-	assert.NotContains(t, body, "\n\t")
-	assert.Equal(t, "\n}\n", body[len(body)-3:])
-	assert.Contains(t, string(parserFixture(t, "webwxsync", "ret_1101.json")), "\"SyncKey\": {\n\"Count\": 0,\n\"List\": []\n}\n,\n")
+// TestParseSyncServerLayout: parseSync reads the server's multi-line layout (PROTOCOL 14.2:
+// one key per line, no indentation, "}\n," after nested objects, "}\n,{" between array
+// entries, "}\n" at the end) entry by entry, and reads every other layout of the same JSON
+// (compact, indented, CRLF line ends) to the same answer: it never parses line by line.
+func TestParseSyncServerLayout(t *testing.T) {
+	t.Parallel()
+	body := parserFixture(t, "webwxsync", "text_100.json")
+	errBody := parserFixture(t, "webwxsync", "ret_1101.json")
+	// The fixtures have the server's layout, or this test proves nothing.
+	for _, part := range []string{
+		"{\n\"BaseResponse\": {\n\"Ret\": 0,\n\"ErrMsg\": \"\"\n}\n,\n\"AddMsgCount\": 100,\n\"AddMsgList\": [{\n\"MsgId\": \"6012345678901234000\",\n",
+		"\"OpCode\": 0\n}\n,\n\"ForwardFlag\": 0,\n",
+		"\"EncryFileName\": \"\",\n\"MD5\": \"\"\n}\n,{\n\"MsgId\": \"6012345678901234001\",\n",
+	} {
+		require.Contains(t, string(body), part)
+	}
+	require.NotContains(t, string(body), "\n ")
+	require.NotContains(t, string(body), "\n\t")
+	require.True(t, strings.HasSuffix(string(body), "\n}\n"))
+	require.Contains(t, string(errBody), "\"SyncKey\": {\n\"Count\": 0,\n\"List\": []\n}\n,\n")
+
+	want, err := parseSync(body)
+	require.NoError(t, err)
+	require.Equal(t, 100, len(want.AddMsgList), "the entries are split at \"}\\n,{\"")
+	for i, raw := range want.AddMsgList {
+		assert.True(t, json.Valid(raw), "entry %d is one whole object: %q", i, raw)
+		assert.Equal(t, testMsgID(i), decodeMessage(raw, testSelf).MsgID, "entry %d", i)
+	}
+
+	layouts := map[string]func([]byte) []byte{
+		"compact": func(b []byte) []byte {
+			var out bytes.Buffer
+			require.NoError(t, json.Compact(&out, b))
+			return out.Bytes()
+		},
+		"indented": func(b []byte) []byte {
+			var out bytes.Buffer
+			require.NoError(t, json.Indent(&out, b, "", "\t"))
+			return out.Bytes()
+		},
+		"crlf": func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) },
+	}
+	for name, layout := range layouts {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseSync(layout(body))
+			require.NoError(t, err)
+			require.Equal(t, len(want.AddMsgList), len(got.AddMsgList))
+			for i := range want.AddMsgList {
+				assert.Equal(t, withoutRaw(decodeMessage(want.AddMsgList[i], testSelf)),
+					withoutRaw(decodeMessage(got.AddMsgList[i], testSelf)), "message %d", i)
+			}
+			assert.Equal(t, want.SyncKey, got.SyncKey)
+			assert.Equal(t, want.SyncCheckKey, got.SyncCheckKey)
+			assert.Equal(t, want.ContinueFlag, got.ContinueFlag)
+			assert.Equal(t, want.SKey, got.SKey)
+
+			// The zeroed error body in this layout: the server's Ret, never a key to take.
+			_, err = parseSync(layout(errBody))
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, 1101, e.Ret)
+			assert.ErrorIs(t, err, ErrLoggedOut)
+		})
+	}
 }
 
 func BenchmarkParseSync(b *testing.B) {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestFlexInt(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    flexInt
@@ -60,6 +61,7 @@ func TestFlexInt(t *testing.T) {
 }
 
 func TestFlexIntAbove2To63KeepsTheBits(t *testing.T) {
+	t.Parallel()
 	const v = uint64(1)<<63 + 1
 	for _, in := range []string{`9223372036854775809`, `"9223372036854775809"`} {
 		var n flexInt
@@ -72,6 +74,7 @@ func TestFlexIntAbove2To63KeepsTheBits(t *testing.T) {
 }
 
 func TestFlexIntInStruct(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		Ret   flexInt `json:"Ret"`
 		Count flexInt `json:"Count"`
@@ -84,6 +87,7 @@ func TestFlexIntInStruct(t *testing.T) {
 }
 
 func TestFlexString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    flexString
@@ -118,6 +122,7 @@ func TestFlexString(t *testing.T) {
 }
 
 func TestFlexStringInStruct(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		MsgID    flexString `json:"MsgId"`
 		NewMsgID flexString `json:"NewMsgId"`
@@ -134,6 +139,7 @@ var testSyncKey = syncKey{Count: 4, List: []syncKeyPair{
 }}
 
 func TestSyncKeyString(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "1_636444437|2_636445049|3_636444675|1000_1463740202", testSyncKey.String())
 	assert.Equal(t, "", syncKey{}.String())
 	assert.Equal(t, "1_1", syncKey{List: []syncKeyPair{{1, 1}}}.String())
@@ -142,6 +148,7 @@ func TestSyncKeyString(t *testing.T) {
 }
 
 func TestSyncKeyMarshalJSON(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(testSyncKey)
 	require.NoError(t, err)
 	assert.Equal(t, `{"Count":4,"List":[{"Key":1,"Val":636444437},{"Key":2,"Val":636445049},{"Key":3,"Val":636444675},{"Key":1000,"Val":1463740202}]}`, string(b))
@@ -170,6 +177,7 @@ func TestSyncKeyMarshalJSON(t *testing.T) {
 }
 
 func TestSyncKeyValid(t *testing.T) {
+	t.Parallel()
 	assert.True(t, testSyncKey.valid())
 	assert.False(t, syncKey{}.valid())
 	assert.False(t, syncKey{Count: 0, List: []syncKeyPair{}}.valid())
@@ -187,6 +195,7 @@ func TestSyncKeyValid(t *testing.T) {
 }
 
 func TestEncodeJSONNoEscapes(t *testing.T) {
+	t.Parallel()
 	// PROTOCOL 3.7: raw UTF-8, no HTML escaping, no escaped slashes, no trailing newline.
 	b, err := encodeJSON(map[string]string{"Content": "a<b>&c /d 文件 😄"})
 	require.NoError(t, err)
