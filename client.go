@@ -470,7 +470,7 @@ func (c *Client) connect(ctx context.Context) error {
 		}
 	}
 	if !c.sess.get().inited { // a resumed session was initialised by restore's check
-		if err := c.webwxInit(ctx); err != nil {
+		if err := c.retry(ctx, opInit, func() error { return c.webwxInit(ctx) }); err != nil {
 			return err
 		}
 	}

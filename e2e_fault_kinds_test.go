@@ -260,13 +260,19 @@ func TestFaultKindsClockSkew(t *testing.T) {
 }
 
 // TestFaultKindsLogin: every kind that fails or slows an answer, on the steps of the login
-// the client retries or gets past (the login poll, webwxstatusnotify, webwxgetcontact,
-// webwxbatchgetcontact): the client comes online, loads the whole address book, and handles
-// the message delivered before it logged in once.
+// the client retries or gets past (jslogin, the login poll, webwxnewloginpage, webwxinit,
+// webwxstatusnotify, webwxgetcontact, webwxbatchgetcontact): the client comes online, loads
+// the whole address book, and handles the message delivered before it logged in once. On
+// webwxnewloginpage a 200 HTML page or an empty answer is how the server refuses a login
+// (PROTOCOL 4.4, 14.9, 14.10), so those two are not retried there.
 func TestFaultKindsLogin(t *testing.T) {
+	t.Parallel()
 	kinds := slices.DeleteFunc(wechattest.Faults(), func(f wechattest.Fault) bool { return slices.Contains(syncOnly, f) })
-	for _, ep := range []string{"login", "webwxstatusnotify", "webwxgetcontact", "webwxbatchgetcontact"} {
+	for _, ep := range []string{"jslogin", "login", "webwxnewloginpage", "webwxinit", "webwxstatusnotify", "webwxgetcontact", "webwxbatchgetcontact"} {
 		for _, f := range kinds {
+			if ep == "webwxnewloginpage" && (f == wechattest.FaultPortal || f == wechattest.FaultEmpty) {
+				continue
+			}
 			t.Run(ep+"/"+f.String(), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					srv := wechattest.NewServer(wechattest.WithLogf(t.Logf))

@@ -187,7 +187,11 @@ func WithPushLoginWait(d time.Duration) Option {
 // qrLogin logs in with a QR code.
 func (c *Client) qrLogin(ctx context.Context) error {
 	for range c.cfg.maxQRCodes {
-		uuid, err := c.jsLogin(ctx)
+		var uuid string
+		err := c.retry(ctx, opJSLogin, func() (err error) {
+			uuid, err = c.jsLogin(ctx)
+			return err
+		})
 		if err != nil {
 			return ctxErr(ctx, err)
 		}
@@ -201,7 +205,7 @@ func (c *Client) qrLogin(ctx context.Context) error {
 		if err != nil {
 			return ctxErr(ctx, err)
 		}
-		if err := c.newLoginPage(ctx, redirect); err != nil {
+		if err := c.retry(ctx, opNewLoginPage, func() error { return c.newLoginPage(ctx, redirect) }); err != nil {
 			return ctxErr(ctx, err)
 		}
 		c.log.Info("login: logged in", "mode", c.cfg.mode.String(), "host", c.sess.get().hosts.main)
@@ -249,7 +253,7 @@ func (c *Client) pushLogin(ctx context.Context) (bool, error) {
 		c.log.Info("login: push login not confirmed", "err", err)
 		return false, nil
 	}
-	if err := c.newLoginPage(ctx, redirect); err != nil {
+	if err := c.retry(ctx, opNewLoginPage, func() error { return c.newLoginPage(ctx, redirect) }); err != nil {
 		return false, ctxErr(ctx, err)
 	}
 	c.log.Info("login: logged in by push login", "host", c.sess.get().hosts.main)
@@ -274,6 +278,40 @@ func parsePushLogin(body []byte) (string, error) {
 		return "", badResponse(opPushLogin, errors.New("missing or malformed uuid"))
 	}
 	return r.UUID, nil
+}
+
+// loginRetries is how many times a step of the login is tried when it fails for a passing
+// reason (the network, a gateway's error page, a truncated answer).
+const loginRetries = 4
+
+// retry runs f until it succeeds, fails for a reason another try cannot mend (a server
+// code, a refused login), ctx ends, or loginRetries tries failed, backing off between tries.
+func (c *Client) retry(ctx context.Context, op string, f func() error) error {
+	bo := backoff.Backoff{Min: time.Second, Max: 8 * time.Second}
+	for try := 1; ; try++ {
+		err := f()
+		if err == nil || try == loginRetries || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		c.log.Warn("login step failed; retrying", "op", op, "err", err, "try", try)
+		if err := backoff.Sleep(ctx, bo.Next()); err != nil {
+			return err
+		}
+	}
+}
+
+// transient reports whether err is a failure that may pass: a network error, an answer that
+// was not the server's (ErrBadResponse), or the server's "system error, retry later" (-1,
+// PROTOCOL 13), as opposed to another server code or a refused login.
+func transient(err error) bool {
+	var e *Error
+	switch {
+	case !errors.As(err, &e):
+		return false
+	case e.Ret == -1:
+		return true
+	}
+	return e.Ret == 0 && !errors.Is(err, ErrLoginForbidden)
 }
 
 // errNewQR tells Login that the current uuid is dead and a new QR code is needed.
@@ -461,9 +499,13 @@ func (c *Client) newLoginPage(ctx context.Context, redirect string) error {
 		req.Header.Set("Referer", "https://wx.qq.com/?&lang=zh_CN&target=t")
 	}
 	// The status may be 200 or a 301 without Location: the body and cookies are the payload.
-	_, body, err := c.do(opNewLoginPage, req, maxScriptBody)
+	// A 5xx is the gateway's page, not the server's refusal: worth another try.
+	resp, body, err := c.do(opNewLoginPage, req, maxScriptBody)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode >= 500 {
+		return badResponse(opNewLoginPage, fmt.Errorf("HTTP status %d", resp.StatusCode))
 	}
 	info, err := parseNewLoginPage(body)
 	if err != nil {

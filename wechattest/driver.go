@@ -26,8 +26,9 @@ func (s *Server) Scan() {
 // login poll answers 200 with the redirect_uri. If the QR code was not
 // scanned yet ([Server.Scan]) it is scanned first, and 201 is still
 // answered once before 200. It may be called before the client asked for a
-// uuid: the intent is kept for the next QR code (or push-login prompt), so
-// a test can call it before starting the client.
+// uuid: the intent is kept for the next QR code (or push-login prompt) that
+// the client polls, so a test can call it before starting the client, and a
+// code whose jslogin answer the client never got is not the one confirmed.
 func (s *Server) ConfirmLogin() {
 	s.phone(phoneIntent{scan: true, confirm: true})
 }
@@ -36,7 +37,7 @@ func (s *Server) ConfirmLogin() {
 func (s *Server) phone(in phoneIntent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if qr := s.currentQRLocked(); qr != nil {
+	if qr := s.currentQRLocked(); qr != nil && qr.shown {
 		s.applyIntentLocked(qr, in)
 	} else {
 		s.intent.scan = s.intent.scan || in.scan

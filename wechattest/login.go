@@ -45,6 +45,7 @@ type qrCode struct {
 	scan    int64    // Unix time of the confirmation
 	sess    *session // the session the ticket was exchanged for
 	push    bool     // issued by webwxpushloginurl: a prompt on the phone, no QR code
+	shown   bool     // polled: the client shows it, so the phone can scan it
 }
 
 type qrState int
@@ -113,8 +114,6 @@ func (s *Server) serveJSLogin(x *exchange) {
 	qr := &qrCode{uuid: base64.RawURLEncoding.EncodeToString(sum[:])[:10] + "==", desktop: desktop}
 	s.qrs[qr.uuid] = qr
 	s.qrList = append(s.qrList, qr)
-	s.applyIntentLocked(qr, s.intent)
-	s.intent = phoneIntent{}
 	s.broadcastLocked()
 	s.mu.Unlock()
 
@@ -156,8 +155,6 @@ func (s *Server) servePushLogin(x *exchange) {
 	qr := &qrCode{uuid: base64.RawURLEncoding.EncodeToString(sum[:])[:10] + "==", desktop: r.URL.Query().Get("mod") == "desktop", push: true}
 	s.qrs[qr.uuid] = qr
 	s.qrList = append(s.qrList, qr)
-	s.applyIntentLocked(qr, s.intent)
-	s.intent = phoneIntent{}
 	s.broadcastLocked()
 	fmt.Fprintf(x.w, `{"ret":"0","msg":"all ok","uuid":"%s"}`, qr.uuid)
 }
@@ -195,7 +192,16 @@ func (s *Server) serveLoginPoll(x *exchange) {
 			s.mu.Unlock()
 			panic(http.ErrAbortHandler)
 		}
-		body := s.pollAnswerLocked(x, s.qrs[uuid])
+		qr := s.qrs[uuid]
+		if qr != nil && !qr.shown && qr == s.currentQRLocked() {
+			// The first poll of the newest code: the client shows it now, and the phone
+			// actions waiting for a QR code apply to it (not to a code whose answer the
+			// client never got).
+			qr.shown = true
+			s.applyIntentLocked(qr, s.intent)
+			s.intent = phoneIntent{}
+		}
+		body := s.pollAnswerLocked(x, qr)
 		wake := s.wake
 		s.mu.Unlock()
 		if body != "" {
