@@ -269,6 +269,10 @@ func (c *Client) ContactByID(id string) (Contact, bool) {
 //
 //	friends := c.Contacts(wechat.KindFriend)
 //	groups := c.Contacts(wechat.KindGroup)
+//	official := c.Contacts(wechat.KindOfficial) // the official accounts (公众号) followed
+//
+// It returns an empty list, never an error, before the address book is loaded
+// ([Client.WaitContacts] waits for it).
 func (c *Client) Contacts(kinds ...ContactKind) []Contact {
 	all := c.contacts.all()
 	out := make([]Contact, 0, len(all))
@@ -484,18 +488,28 @@ func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight
 }
 
 func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []string) error {
-	type entry struct {
-		UserName        string `json:"UserName"`
-		EncryChatRoomID string `json:"EncryChatRoomId"`
-	}
-	list := make([]entry, len(userNames))
+	list := make([]batchEntry, len(userNames))
 	for i, u := range userNames {
-		list[i] = entry{UserName: u}
+		list[i] = batchEntry{UserName: u}
 	}
+	_, err := c.batchGet(ctx, s, list)
+	return err
+}
+
+// batchEntry is an entry of webwxbatchgetcontact's List (PROTOCOL 5.4): EncryChatRoomID is
+// a group's, to fetch a member of it who is not a contact.
+type batchEntry struct {
+	UserName        string `json:"UserName"`
+	EncryChatRoomID string `json:"EncryChatRoomId"`
+}
+
+// batchGet fetches list with one webwxbatchgetcontact, stores what the server returned and
+// returns it.
+func (c *Client) batchGet(ctx context.Context, s *session, list []batchEntry) ([]*Contact, error) {
 	req := struct {
-		BaseRequest baseRequest `json:"BaseRequest"`
-		Count       int         `json:"Count"`
-		List        []entry     `json:"List"`
+		BaseRequest baseRequest  `json:"BaseRequest"`
+		Count       int          `json:"Count"`
+		List        []batchEntry `json:"List"`
 	}{s.baseRequest(), len(list), list}
 	q := url.Values{
 		"type":        {"ex"},
@@ -508,7 +522,7 @@ func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []st
 		ContactList []json.RawMessage `json:"ContactList"`
 	}
 	if err := c.postJSON(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req, &resp); err != nil {
-		return err
+		return nil, err
 	}
 	cs := c.decodeContacts(opBatchContact, resp.ContactList, s.self)
 	for _, ct := range cs {
@@ -517,7 +531,7 @@ func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []st
 		}
 	}
 	c.contacts.put(cs...)
-	return nil
+	return cs, nil
 }
 
 func dedupe(names []string) []string {
