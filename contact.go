@@ -411,7 +411,7 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 	if s == nil {
 		return ErrNotLoggedIn
 	}
-	seq := int64(0)
+	seq, loaded := int64(0), int64(0)
 	for page := 0; page < maxContactPages; page++ {
 		q := url.Values{
 			"r":           {ms(time.Now().UnixMilli())},
@@ -430,12 +430,15 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 		}
 		cs := c.decodeContacts(opGetContact, resp.MemberList, s.self)
 		c.contacts.put(cs...)
+		loaded += int64(len(cs))
 		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", int64(resp.Seq))
 		if resp.Seq == 0 || int64(resp.Seq) == seq {
 			break
 		}
+		c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: -1})
 		seq = int64(resp.Seq)
 	}
+	c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: loaded})
 	// The groups of the pages, of webwxinit (often not saved to the address book) and those
 	// fetched for a message.
 	var groups []string
@@ -445,13 +448,25 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 		}
 	}
 	slices.Sort(groups)
-	return c.fetchContacts(ctx, groups, batchContactInFlight)
+	total := int64(len(groups))
+	c.report(Progress{Kind: ProgressGroups, Total: total})
+	var fetched int64
+	return c.fetchContactsFunc(ctx, groups, batchContactInFlight, func(n int) {
+		fetched += int64(n)
+		c.report(Progress{Kind: ProgressGroups, Done: fetched, Total: total})
+	})
 }
 
 // fetchContacts fetches the details of userNames (groups come with their members) with
 // webwxbatchgetcontact, at most 50 per request and inFlight requests at a time, and stores
 // them.
 func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight int) error {
+	return c.fetchContactsFunc(ctx, userNames, inFlight, nil)
+}
+
+// fetchContactsFunc is fetchContacts that calls done, if not nil, with the size of every
+// batch fetched, one call at a time.
+func (c *Client) fetchContactsFunc(ctx context.Context, userNames []string, inFlight int, done func(n int)) error {
 	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
@@ -474,12 +489,14 @@ func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := c.batchGetContact(ctx, s, batch); err != nil {
-				mu.Lock()
-				if errs == nil {
-					errs = err
-				}
-				mu.Unlock()
+			err := c.batchGetContact(ctx, s, batch)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && errs == nil:
+				errs = err
+			case err == nil && done != nil:
+				done(len(batch))
 			}
 		})
 	}
