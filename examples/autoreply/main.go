@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	c.HandleFunc(wechat.All(wechat.IsText, wechat.FromChatKind(wechat.KindFriend)), answer)
+	c.HandleFunc(wechat.All(wechat.IsText, wechat.FromChatKind(wechat.KindFriend), wechat.Not(wechat.IsSelf)), answer)
 	c.HandleFunc(wechat.MentionsMe, answer)
 
 	err := c.Run(ctx)
