@@ -13,8 +13,8 @@ import (
 // Reply sends text into the chat m came from, m.ChatUserName: the group of a group message,
 // else the other party (the recipient, for a message the account sent from the phone). It
 // is [Client.SendText] and returns what that returns: the sent message, or nil and an error
-// matching [ErrRateLimited], [ErrLoggedOut], .... For a Message no Client delivered (built
-// by hand) it returns an error matching [ErrInvalidArgument], without a request.
+// (one matching [ErrRateLimited] or [ErrLoggedOut], say). For a Message no Client delivered
+// (built by hand) it returns an error matching [ErrInvalidArgument], without a request.
 func (m *Message) Reply(ctx context.Context, text string) (*SentMessage, error) {
 	c, err := m.owner(opSendMsg, "Reply")
 	if err != nil {
@@ -26,8 +26,10 @@ func (m *Message) Reply(ctx context.Context, text string) (*SentMessage, error) 
 // ReplyMention is [Message.Reply] that, in a group, @-mentions the member who wrote m
 // (m.SenderUserName): the text is sent with [Client.SendMention], after "@" and the member's
 // name in the group. In a private chat, and for a message the account wrote itself, it is
-// Reply. It returns what SendMention or Reply returns, an error matching [ErrUnknownContact]
-// when the Client does not know the sender as a member of the group.
+// Reply. It returns what SendMention or Reply returns: on failure nil and an error, one
+// matching [ErrUnknownContact], without a request, when the Client does not know the sender
+// as a member of the group; for a Message no Client delivered, one matching
+// [ErrInvalidArgument].
 func (m *Message) ReplyMention(ctx context.Context, text string) (*SentMessage, error) {
 	c, err := m.owner(opSendMsg, "ReplyMention")
 	if err != nil {
