@@ -138,3 +138,17 @@ func countRequests(srv *wechattest.Server, path string) int {
 	}
 	return n
 }
+
+// TestSendTextToManyNotLoggedIn: before login every recipient fails with ErrNotLoggedIn.
+func TestSendTextToManyNotLoggedIn(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	results, err := wechat.New().SendTextToMany(t.Context(), []string{"filehelper", "@x"}, "hi", func(wechat.SendResult) { calls++ })
+	require.ErrorIs(t, err, wechat.ErrNotLoggedIn)
+	require.Len(t, results, 2)
+	for _, r := range results {
+		assert.ErrorIs(t, r.Err, wechat.ErrNotLoggedIn)
+		assert.Nil(t, r.Sent)
+	}
+	assert.Equal(t, 2, calls)
+}

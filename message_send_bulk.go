@@ -42,6 +42,9 @@ func (c *Client) SendTextToMany(ctx context.Context, to []string, text string, p
 	results := make([]SendResult, len(to))
 	sent := make(map[string]*SentMessage, len(to))
 	var stop, first error
+	if _, err := c.loggedIn(); err != nil {
+		stop = err // ErrNotLoggedIn: nobody can be sent to, not even an empty list
+	}
 	failed := 0
 	for i, u := range to {
 		r := SendResult{To: u}
