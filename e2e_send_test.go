@@ -306,41 +306,45 @@ func TestForward(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
-	srv, b := onlineBot(t, nil)
-	sent, err := b.c.SendText(t.Context(), "filehelper", "oops")
-	require.NoError(t, err)
-	require.NoError(t, b.c.Revoke(t.Context(), sent))
-	got := lastSent(t, srv)
-	assert.Equal(t, "webwxrevokemsg", got.Endpoint)
-	assert.Equal(t, sent.MsgID, got.MsgID)
-	assert.Equal(t, sent.LocalID, got.ClientMsgID, "the original ClientMsgId")
-	assert.Equal(t, "filehelper", got.To)
+	synctest.Test(t, func(t *testing.T) {
+		srv, b := onlineBot(t, nil)
+		sent, err := b.c.SendText(t.Context(), "filehelper", "oops")
+		require.NoError(t, err)
+		require.NoError(t, b.c.Revoke(t.Context(), sent))
+		got := lastSent(t, srv)
+		assert.Equal(t, "webwxrevokemsg", got.Endpoint)
+		assert.Equal(t, sent.MsgID, got.MsgID)
+		assert.Equal(t, sent.LocalID, got.ClientMsgID, "the original ClientMsgId")
+		assert.Equal(t, "filehelper", got.To)
 
-	err = b.c.Revoke(t.Context(), sent)
-	assert.ErrorIs(t, err, wechat.ErrRevokeRefused, "already revoked")
+		err = b.c.Revoke(t.Context(), sent)
+		assert.ErrorIs(t, err, wechat.ErrRevokeRefused, "already revoked")
 
-	late, err := b.c.SendText(t.Context(), "filehelper", "too late")
-	require.NoError(t, err)
-	srv.AdvanceClock(2*time.Minute + time.Second)
-	err = b.c.Revoke(t.Context(), late)
-	require.ErrorIs(t, err, wechat.ErrRevokeRefused)
-	assert.NotErrorIs(t, err, wechat.ErrLoggedOut)
-	var we *wechat.Error
-	require.ErrorAs(t, err, &we)
-	assert.Equal(t, "webwxrevokemsg", we.Op)
-	assert.NotZero(t, we.Ret)
+		late, err := b.c.SendText(t.Context(), "filehelper", "too late")
+		require.NoError(t, err)
+		time.Sleep(2*time.Minute + time.Second) // fake time: the server's clock moves
+		err = b.c.Revoke(t.Context(), late)
+		require.ErrorIs(t, err, wechat.ErrRevokeRefused)
+		assert.NotErrorIs(t, err, wechat.ErrLoggedOut)
+		var we *wechat.Error
+		require.ErrorAs(t, err, &we)
+		assert.Equal(t, "webwxrevokemsg", we.Op)
+		assert.NotZero(t, we.Ret)
 
-	err = b.c.Revoke(t.Context(), &wechat.SentMessage{})
-	assert.Error(t, err)
-	assert.NotErrorIs(t, err, wechat.ErrRevokeRefused, "no request for an empty SentMessage")
+		err = b.c.Revoke(t.Context(), &wechat.SentMessage{})
+		assert.Error(t, err)
+		assert.NotErrorIs(t, err, wechat.ErrRevokeRefused, "no request for an empty SentMessage")
+	})
 }
 
 func TestRevokeWindowOption(t *testing.T) {
-	srv, b := onlineBot(t, []wechattest.Option{wechattest.WithRevokeWindow(10 * time.Second)})
-	sent, err := b.c.SendText(t.Context(), "filehelper", "quick")
-	require.NoError(t, err)
-	srv.AdvanceClock(11 * time.Second)
-	assert.ErrorIs(t, b.c.Revoke(t.Context(), sent), wechat.ErrRevokeRefused)
+	synctest.Test(t, func(t *testing.T) {
+		_, b := onlineBot(t, []wechattest.Option{wechattest.WithRevokeWindow(10 * time.Second)})
+		sent, err := b.c.SendText(t.Context(), "filehelper", "quick")
+		require.NoError(t, err)
+		time.Sleep(11 * time.Second) // fake time
+		assert.ErrorIs(t, b.c.Revoke(t.Context(), sent), wechat.ErrRevokeRefused)
+	})
 }
 
 // TestRateLimitedThenSent: the server refuses a fourth send within a minute with 1205; the

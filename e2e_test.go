@@ -149,7 +149,7 @@ func TestLoginScanThenConfirm(t *testing.T) {
 	srv.Scan() // 201
 	avatar := <-scans
 	assert.True(t, bytes.HasPrefix(avatar, []byte{0xFF, 0xD8}), "the 201 avatar is the scanner's JPEG")
-	srv.Confirm() // 200
+	srv.ConfirmLogin() // 200
 	require.NoError(t, <-done)
 
 	// The poll sent tip=1 first, then tip=0, with loginicon=true and r = ~ms (PROTOCOL 4.3).

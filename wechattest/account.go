@@ -206,7 +206,6 @@ type index struct {
 
 	requests     map[string]RecommendInfo // friend requests delivered and not yet accepted, by requester
 	sentRequests map[string]RecommendInfo // friend requests the client sent, by addressee
-	refuse       []int                    // Ret codes the next contact and group operations answer
 }
 
 // newIndex copies a into an index.

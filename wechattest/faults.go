@@ -5,336 +5,557 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// A Fault is a way the real servers and the network between them and a
-// client fail a request (PROTOCOL 6.1, 12.5, 14). [Server.InjectFault]
-// makes the next requests to an endpoint fail that way; [Server.InjectRetcode]
-// and [Server.RaiseSelector] cover the failures that carry a code.
+// A Fault is a way the real servers, or the network between them and a
+// client, fail a request (PROTOCOL 6.1, 12.5, 14). [Server.Inject] makes
+// the next requests to an endpoint fail that way; a [FaultSpec] carries the
+// fault's parameters.
 //
-// A fault never changes what the server holds: a failed webwxsync does not
-// move the event log or the SyncKey webwxinit answers, so a client that
-// retries with the same SyncKey gets the same messages again.
+// Faults that replace the answer (FaultCode, FaultBadGateway, FaultPortal,
+// FaultEmpty, FaultHang) never reach the endpoint: they change nothing the
+// server holds, so a client that retries gets the real answer. Faults that
+// damage the real answer on its way (FaultReset, FaultTruncate,
+// FaultSlowBody) and FaultDelay let the endpoint run first, as a real server
+// does before the connection breaks: a send is recorded, an upload chunk
+// taken, a webwxsync answered (it does not move the SyncKey webwxinit
+// answers, which only follows the keys requests carry). The protocol faults
+// (FaultResend, FaultSyncKeyBack, FaultSyncKeyEmpty, FaultClockSkew) change
+// a real answer in a way the protocol allows and clients must survive.
 type Fault int
 
 const (
 	// FaultReset sends the real answer's status and headers, with its
 	// Content-Length, and then only the first half of its body: reading the
 	// body fails with io.ErrUnexpectedEOF, as when the connection is reset
-	// mid-body. A synccheck is held as usual before its answer breaks off.
-	// For synccheck and webwxsync.
+	// mid-body. A long poll is held as usual before its answer breaks off.
 	FaultReset Fault = iota + 1
 
 	// FaultBadGateway answers at once 502 Bad Gateway with nginx's HTML
 	// error page (text/html), as the front ends do when a backend is down.
-	// For synccheck and webwxsync.
 	FaultBadGateway
 
 	// FaultHang holds the request, whatever happens meanwhile, until its
-	// context ends (the client's timeout) or the server closes: a long poll
-	// that never answers. For synccheck and webwxsync.
+	// context ends (the client's timeout) or the server closes: an answer
+	// that never comes.
 	FaultHang
 
 	// FaultTruncate answers the real answer's status and headers with only
 	// the first half of its body, as a complete HTTP answer: the JSON (or
-	// JavaScript) is cut off. For synccheck and webwxsync.
+	// JavaScript, XML, image) is cut off.
 	FaultTruncate
 
 	// FaultResend makes a webwxsync answer carry, before its new messages,
-	// the last message that the request's SyncKey already covers, with the
-	// same MsgId: the same message in two batches (PROTOCOL 14.20). The
-	// answer is otherwise the real one; when the SyncKey covers no message
-	// yet there is nothing to repeat. Only for webwxsync, and only an answer
-	// that passes the session checks counts.
+	// the messages of the previous answer again, with the same MsgIds: a
+	// duplicated batch (PROTOCOL 14.20). Without a previous answer whose
+	// messages the request's SyncKey covers, it repeats the last message
+	// the SyncKey covers. Only for webwxsync, and it waits for an answer
+	// that passes the session checks.
 	FaultResend
+
+	// FaultCode answers at once the code [FaultSpec.Code] the way the
+	// endpoint carries codes: the zeroed JSON body with BaseResponse.Ret
+	// (PROTOCOL 14.6), the synccheck retcode, the window.code of the login
+	// poll and of jslogin, the <ret> of webwxnewloginpage, the ret of
+	// webwxpushloginurl; and, for the downloads, the QR image and
+	// webwxlogout, the HTTP status Code (with a small HTML page). Codes
+	// 1100, 1101 and 1102 also end the request's session when they are
+	// answered, as [Server.EndSession] does, so every later request agrees
+	// (PROTOCOL 12.5).
+	FaultCode
+
+	// FaultPortal answers 200 with an HTML page that is no Web WeChat
+	// answer at all, as a captive portal or a misrouted proxy does.
+	FaultPortal
+
+	// FaultEmpty answers 200 with an empty body (Content-Length: 0), as the
+	// media hosts occasionally do (PROTOCOL 14.17).
+	FaultEmpty
+
+	// FaultSlowBody sends the real answer's status and headers at once and
+	// its body in ten pieces over [FaultSpec.Duration].
+	FaultSlowBody
+
+	// FaultDelay holds the request for [FaultSpec.Duration] before serving
+	// it (a long poll is then held as usual), as a slow or overloaded
+	// server does; a client that gives up first gets nothing.
+	FaultDelay
+
+	// FaultSyncKeyBack makes a webwxsync answer (or a webwxinit answer)
+	// carry a SyncKey and SyncCheckKey whose key 1 goes back to the first
+	// one of the session: the next webwxsync gets every message of the
+	// session again, as after a server restore (PROTOCOL 6.2, 14.20).
+	// The answer's messages are the real ones. For webwxsync and webwxinit;
+	// it waits for an answer that passes the session checks.
+	FaultSyncKeyBack
+
+	// FaultSyncKeyEmpty makes a webwxsync answer with Ret 0 and its
+	// messages carry an empty SyncKey and SyncCheckKey ({"Count":0,
+	// "List":[]}): a client must keep its old keys (PROTOCOL 6.2: replace
+	// a key only if Count > 0) and so gets the same messages again. Only
+	// for webwxsync; it waits for an answer that passes the session checks.
+	FaultSyncKeyEmpty
+
+	// FaultClockSkew makes the answer come from a server whose clock is
+	// [FaultSpec.Duration] ahead (or, negative, behind) of the client's:
+	// the times it carries are off by that much (webwxinit's SystemTime,
+	// the CreateTime of messages, the scan time of the login redirect, the
+	// Expires of its cookies). Windows measured by the server (revokes,
+	// send limits) are not affected.
+	FaultClockSkew
+
+	lastFault = FaultClockSkew
 )
+
+var faultNames = [...]string{
+	FaultReset: "Reset", FaultBadGateway: "BadGateway", FaultHang: "Hang", FaultTruncate: "Truncate",
+	FaultResend: "Resend", FaultCode: "Code", FaultPortal: "Portal", FaultEmpty: "Empty",
+	FaultSlowBody: "SlowBody", FaultDelay: "Delay", FaultSyncKeyBack: "SyncKeyBack",
+	FaultSyncKeyEmpty: "SyncKeyEmpty", FaultClockSkew: "ClockSkew",
+}
+
+// Faults returns every Fault, in the order of their values.
+func Faults() []Fault {
+	var fs []Fault
+	for f := FaultReset; f <= lastFault; f++ {
+		fs = append(fs, f)
+	}
+	return fs
+}
 
 // String returns the constant's name without its Fault prefix, e.g.
 // "Reset", or "Fault(<n>)" for an unknown value.
 func (f Fault) String() string {
-	switch f {
-	case FaultReset:
-		return "Reset"
-	case FaultBadGateway:
-		return "BadGateway"
-	case FaultHang:
-		return "Hang"
-	case FaultTruncate:
-		return "Truncate"
-	case FaultResend:
-		return "Resend"
+	if f >= FaultReset && f <= lastFault {
+		return faultNames[f]
 	}
 	return "Fault(" + strconv.Itoa(int(f)) + ")"
 }
 
-// Endpoints that faults can be injected into.
-const (
-	epSyncCheck = "synccheck"
-	epSync      = "webwxsync"
-)
+// MarshalText implements encoding.TextMarshaler: the name String returns.
+// It fails for an unknown value.
+func (f Fault) MarshalText() ([]byte, error) {
+	if f < FaultReset || f > lastFault {
+		return nil, fmt.Errorf("wechattest: unknown fault %d", int(f))
+	}
+	return []byte(f.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: it takes a name
+// String returns ("Reset", "BadGateway", ...). It fails for any other text.
+func (f *Fault) UnmarshalText(b []byte) error {
+	for g := FaultReset; g <= lastFault; g++ {
+		if string(b) == g.String() {
+			*f = g
+			return nil
+		}
+	}
+	return fmt.Errorf("wechattest: unknown fault %q", b)
+}
+
+// FaultSpec is a fault and its parameters, for [Server.Inject].
+type FaultSpec struct {
+	Fault Fault
+	// Code is the code FaultCode answers: a Ret, a retcode, a window.code
+	// or, for the downloads, the QR image and webwxlogout, an HTTP status
+	// (100-599). -1 stands for a code a client does not know.
+	Code int
+	// Duration is how long FaultDelay holds the request and FaultSlowBody
+	// takes to send the body (<= 0 means 10 s), and how far FaultClockSkew
+	// moves the clock (it must not be 0).
+	Duration time.Duration
+}
+
+// defaultFaultDuration is the Duration of a FaultDelay or FaultSlowBody that
+// gives none.
+const defaultFaultDuration = 10 * time.Second
+
+// Endpoint groups that [Server.Inject] accepts besides the endpoint names.
+var faultGroups = map[string][]string{
+	"send": {"webwxsendmsg", "webwxsendmsgimg", "webwxsendvideomsg", "webwxsendappmsg", "webwxsendemoticon"},
+	"download": {
+		"webwxgetmsgimg", "webwxgetvoice", "webwxgetvideo", "webwxgetmedia",
+		"webwxgeticon", "webwxgetheadimg", "webwxgetpubliclinkimg",
+	},
+	"contactop": {"webwxoplog", "webwxverifyuser", "webwxcreatechatroom", "webwxupdatechatroom"},
+}
+
+// faultEndpoints are the endpoint names faults can be injected into: every
+// endpoint the server serves.
+var faultEndpoints = []string{
+	"jslogin", "qrcode", "login", "webwxnewloginpage", "webwxpushloginurl", "webwxlogout",
+	"webwxinit", "webwxstatusnotify", "webwxstatreport", "webwxgetcontact", "webwxbatchgetcontact",
+	"synccheck", "webwxsync",
+	"webwxsendmsg", "webwxsendmsgimg", "webwxsendvideomsg", "webwxsendappmsg", "webwxsendemoticon",
+	"webwxrevokemsg", "webwxcheckupload", "webwxuploadmedia",
+	"webwxgetmsgimg", "webwxgetvoice", "webwxgetvideo", "webwxgetmedia", "webwxgeticon",
+	"webwxgetheadimg", "webwxgetpubliclinkimg",
+	"webwxoplog", "webwxverifyuser", "webwxcreatechatroom", "webwxupdatechatroom",
+}
 
 // injected is a fault waiting for requests; guarded by Server.mu.
 type injected struct {
-	endpoint string
-	fault    Fault // 0 for InjectRetcode
-	code     int   // the retcode or Ret of InjectRetcode
-	left     int   // requests still to fail
+	endpoint string // an endpoint name or a group
+	spec     FaultSpec
+	left     int // requests still to fail
 }
 
-// InjectFault makes the next n requests to endpoint, "synccheck" or
-// "webwxsync", fail with f. Faults injected for the same endpoint, with
-// InjectFault or [Server.InjectRetcode], are served in the order they were
-// injected; a request held when the fault is injected is not affected.
-// Faulted requests still appear in [Server.Requests]. n <= 0 injects
-// nothing.
+// matches reports whether a fault injected for f.endpoint applies to a
+// request for the endpoint ep.
+func (f *injected) matches(ep string) bool {
+	return f.endpoint == ep || slices.Contains(faultGroups[f.endpoint], ep)
+}
+
+// Inject makes the next n requests to endpoint fail as spec says. endpoint
+// is the name of an endpoint as [Request.Endpoint] gives it ("synccheck",
+// "webwxsync", "webwxinit", "webwxstatusnotify", "webwxgetcontact",
+// "webwxbatchgetcontact", "webwxsendmsg", "webwxuploadmedia",
+// "webwxgetmsgimg", "login" for the login poll, "jslogin", ...), or one of
+// the groups "send" (the five send endpoints), "download" (every media
+// download, webwxgetmedia included) and "contactop" (webwxoplog,
+// webwxverifyuser, webwxcreatechatroom, webwxupdatechatroom).
 //
-// InjectFault panics if endpoint is not "synccheck" or "webwxsync", or if f
-// does not apply to it (see the constants).
-func (s *Server) InjectFault(endpoint string, f Fault, n int) {
-	switch {
-	case endpoint != epSyncCheck && endpoint != epSync:
-		panic("wechattest: InjectFault: no faults for endpoint " + strconv.Quote(endpoint))
-	case f < FaultReset || f > FaultResend:
-		panic("wechattest: InjectFault: unknown fault " + f.String())
-	case f == FaultResend && endpoint != epSync:
-		panic("wechattest: InjectFault: FaultResend is for webwxsync only")
-	}
-	s.inject(&injected{endpoint: endpoint, fault: f, left: n})
-}
-
-// InjectRetcode makes the next n requests to endpoint answer code at once:
-// synccheck answers window.synccheck={retcode:"<code>",selector:"0"} (-1
-// stands for any code a client does not know), webwxsync answers
-// BaseResponse.Ret code with the zeroed body of PROTOCOL 14.6. Codes 1100,
-// 1101 and 1102 also end the request's session when they are answered, as
-// [Server.EndSession] does, so every later request agrees (PROTOCOL 12.5).
-// Ordering and n are as for [Server.InjectFault].
+// Faults that apply to the same request are served in the order they were
+// injected, one per request; a request held when the fault is injected is
+// not affected. Faulted requests appear in [Server.Requests] with their
+// [Request.Fault]. n <= 0 injects nothing.
 //
-// InjectRetcode panics if endpoint is not "synccheck" or "webwxsync".
-func (s *Server) InjectRetcode(endpoint string, code, n int) {
-	if endpoint != epSyncCheck && endpoint != epSync {
-		panic("wechattest: InjectRetcode: no faults for endpoint " + strconv.Quote(endpoint))
+// Inject panics if endpoint is not one of those names, or if spec does not
+// apply to it: an unknown Fault, FaultCode with Code 0 (or, where the code
+// is an HTTP status, outside 100-599), FaultResend or FaultSyncKeyEmpty on
+// an endpoint other than webwxsync, FaultSyncKeyBack on one other than
+// webwxsync and webwxinit, FaultClockSkew with Duration 0.
+func (s *Server) Inject(endpoint string, spec FaultSpec, n int) {
+	if !slices.Contains(faultEndpoints, endpoint) && faultGroups[endpoint] == nil {
+		panic("wechattest: Inject: no such endpoint " + strconv.Quote(endpoint))
 	}
-	s.inject(&injected{endpoint: endpoint, code: code, left: n})
-}
-
-func (s *Server) inject(f *injected) {
-	if f.left <= 0 {
+	eps := faultGroups[endpoint]
+	if eps == nil {
+		eps = []string{endpoint}
+	}
+	onlyFor := func(allowed ...string) {
+		for _, ep := range eps {
+			if !slices.Contains(allowed, ep) {
+				panic(fmt.Sprintf("wechattest: Inject: Fault%s is not for %s", spec.Fault, ep))
+			}
+		}
+	}
+	switch f := spec.Fault; {
+	case f < FaultReset || f > lastFault:
+		panic("wechattest: Inject: unknown fault " + f.String())
+	case f == FaultCode && spec.Code == 0:
+		panic("wechattest: Inject: FaultCode needs a Code")
+	case f == FaultCode && (spec.Code < 100 || spec.Code > 599) && slices.ContainsFunc(eps, statusCodeEndpoint):
+		panic("wechattest: Inject: FaultCode on " + endpoint + " answers an HTTP status; " + strconv.Itoa(spec.Code) + " is not one")
+	case f == FaultResend || f == FaultSyncKeyEmpty:
+		onlyFor("webwxsync")
+	case f == FaultSyncKeyBack:
+		onlyFor("webwxsync", "webwxinit")
+	case f == FaultClockSkew && spec.Duration == 0:
+		panic("wechattest: Inject: FaultClockSkew needs a Duration")
+	case (f == FaultDelay || f == FaultSlowBody) && spec.Duration <= 0:
+		spec.Duration = defaultFaultDuration
+	}
+	if n <= 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
+	s.faults = append(s.faults, &injected{endpoint: endpoint, spec: spec, left: n})
 }
 
-// WaitFaults waits until every fault injected with [Server.InjectFault] and
-// [Server.InjectRetcode] has met its requests. It returns ctx.Err() if ctx
-// ends first, and [ErrClosed] once the server is closed.
+// InjectFault is Inject(endpoint, FaultSpec{Fault: f}, n): the next n
+// requests to endpoint fail with f, with the default parameters. It panics
+// as Inject does; f must not be FaultCode or FaultClockSkew, which need
+// parameters.
+func (s *Server) InjectFault(endpoint string, f Fault, n int) {
+	s.Inject(endpoint, FaultSpec{Fault: f}, n)
+}
+
+// InjectRetcode is Inject(endpoint, FaultSpec{Fault: FaultCode, Code:
+// code}, n): the next n requests to endpoint answer code at once, e.g.
+// window.synccheck={retcode:"<code>",selector:"0"} for synccheck and the
+// zeroed body with BaseResponse.Ret code for webwxsync (-1 stands for any
+// code a client does not know). It panics as Inject does.
+func (s *Server) InjectRetcode(endpoint string, code, n int) {
+	s.Inject(endpoint, FaultSpec{Fault: FaultCode, Code: code}, n)
+}
+
+// EmptyNextMedia makes the next media download (webwxgetmsgimg,
+// webwxgetvoice, webwxgetvideo, webwxgetmedia, webwxgeticon,
+// webwxgetheadimg, webwxgetpubliclinkimg) answer 200 with an empty body, as
+// the real server occasionally does (PROTOCOL 14.17): it is
+// Inject("download", FaultSpec{Fault: FaultEmpty}, 1). Each call empties one
+// more answer.
+func (s *Server) EmptyNextMedia() {
+	s.Inject("download", FaultSpec{Fault: FaultEmpty}, 1)
+}
+
+// FailNextChunk makes the next webwxuploadmedia request fail with Ret -1
+// (a system error, PROTOCOL 13) and the zeroed answer, without keeping its
+// chunk: a client that sends the chunk again goes on with the upload. It is
+// Inject("webwxuploadmedia", FaultSpec{Fault: FaultCode, Code: -1}, 1).
+// Each call fails one more request.
+func (s *Server) FailNextChunk() {
+	s.Inject("webwxuploadmedia", FaultSpec{Fault: FaultCode, Code: -1}, 1)
+}
+
+// RateLimitOps makes the next n contact and group operations (webwxoplog,
+// webwxverifyuser, webwxcreatechatroom, webwxupdatechatroom) answer Ret
+// 1205, "operation too frequent" (PROTOCOL 12.7), without effect: it is
+// Inject("contactop", FaultSpec{Fault: FaultCode, Code: 1205}, n). n <= 0
+// does nothing.
+func (s *Server) RateLimitOps(n int) {
+	s.Inject("contactop", FaultSpec{Fault: FaultCode, Code: 1205}, n)
+}
+
+// WaitFaults waits until every injected fault has met its requests. It
+// returns ctx.Err() if ctx ends first, and [ErrClosed] once the server is
+// closed.
 func (s *Server) WaitFaults(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool { return len(s.faults) == 0 })
 }
 
-// RaiseSelector records a change that brings no message, as when a contact
-// is edited (selector 4) or a chat is opened on the phone (selector 7):
-// synccheck answers selector sel at once, and keeps doing so for a request
-// whose synckey is older than the change, until the client has called
-// webwxsync and polls with the SyncCheckKey it returned (PROTOCOL 6.1,
-// 14.13). That webwxsync answers the new SyncKey and no AddMsgList entry
-// for the change. Like [Server.Deliver], RaiseSelector before login or
-// after the session ended records the change for the next session. It
-// panics if sel <= 0.
-func (s *Server) RaiseSelector(sel int) {
-	if sel <= 0 {
-		panic("wechattest: RaiseSelector: selector " + strconv.Itoa(sel) + " is not a change")
+// takeFaultLocked finds the oldest fault for x's endpoint. A fault that
+// replaces or damages the answer is counted and returned; a FaultClockSkew
+// is counted and set on x; a fault that changes the real answer is set on x
+// for the handler to take (useModLocked) and stays until it does.
+func (s *Server) takeFaultLocked(x *exchange) *injected {
+	if x.ep == "" {
+		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.appendEventLocked(event{created: time.Now().Unix(), selector: sel})
-	s.broadcastLocked()
-}
-
-// selectorAfter returns the selector synccheck answers for a synckey whose
-// key 1 is key1, when newer events exist: the one of the first newer event,
-// 2 for a message.
-func (ss *session) selectorAfter(key1 int64) int {
-	i := max(0, key1-ss.base)
-	if i < int64(len(ss.events)) && ss.events[i].selector != 0 {
-		return ss.events[i].selector
-	}
-	return 2
-}
-
-// takeFaultLocked removes one request's worth of the oldest fault injected
-// for endpoint and returns it, or nil. A FaultResend stays: handleSync takes
-// it when it has an answer to add to.
-func (s *Server) takeFaultLocked(endpoint string) *injected {
 	for i, f := range s.faults {
-		if f.endpoint != endpoint {
+		if !f.matches(x.ep) {
 			continue
 		}
-		if f.fault == FaultResend {
+		switch f.spec.Fault {
+		case FaultResend, FaultSyncKeyBack, FaultSyncKeyEmpty:
+			x.mod = f
+			return nil
+		case FaultClockSkew:
+			x.skew = f.spec.Duration
+			s.useFaultLocked(i, x)
 			return nil
 		}
-		s.useFaultLocked(i)
+		s.useFaultLocked(i, x)
 		return f
 	}
 	return nil
 }
 
-// useFaultLocked counts one request against s.faults[i].
-func (s *Server) useFaultLocked(i int) {
+// useModLocked takes the fault set on x if it is a kind, still waiting, and
+// reports whether it did.
+func (s *Server) useModLocked(x *exchange, kind Fault) bool {
+	if x.mod == nil || x.mod.spec.Fault != kind {
+		return false
+	}
+	i := slices.Index(s.faults, x.mod)
+	x.mod = nil
+	if i < 0 {
+		return false // a concurrent request took its last use
+	}
+	s.useFaultLocked(i, x)
+	return true
+}
+
+// useFaultLocked counts x against s.faults[i] and records it.
+func (s *Server) useFaultLocked(i int, x *exchange) {
 	f := s.faults[i]
 	f.left--
 	if f.left == 0 {
-		s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		s.faults = slices.Delete(s.faults, i, i+1)
 	}
+	s.requests[x.idx].Fault = f.spec.Fault
+	s.logfLocked("fault %s on %s https://%s%s", describe(f.spec), x.r.Method, x.host, x.r.URL.Path)
 	s.broadcastLocked() // for WaitFaults
 }
 
-// resendLocked takes a FaultResend waiting for webwxsync and returns the
-// AddMsgList entries to put first in the answer to a request with key 1
-// key1: the last message at or before key1, or nothing.
-func (s *Server) resendLocked(ss *session, key1 int64) arr {
-	for i, f := range s.faults {
-		if f.endpoint != epSync {
-			continue
-		}
-		if f.fault != FaultResend {
-			return nil
-		}
-		s.useFaultLocked(i)
-		for j := min(key1-ss.base, int64(len(ss.events))) - 1; j >= 0; j-- {
-			if ev := ss.events[j]; ev.selector == 0 {
-				return arr{s.renderLocked(ss, ev)}
-			}
-		}
-		return nil
+// describe names a fault with its parameters, for the log.
+func describe(spec FaultSpec) string {
+	switch spec.Fault {
+	case FaultCode:
+		return "Code " + strconv.Itoa(spec.Code)
+	case FaultDelay, FaultSlowBody, FaultClockSkew:
+		return spec.Fault.String() + " " + spec.Duration.String()
 	}
-	return nil
+	return spec.Fault.String()
 }
 
-// faultEndpoint returns the endpoint faults can be injected into that a
-// request for path on host is for, or "".
-func faultEndpoint(host, path string) string {
-	switch role := hostRole(host); {
-	case role == rolePush && path == "/cgi-bin/mmwebwx-bin/synccheck":
-		return epSyncCheck
-	case role == roleMain && path == "/cgi-bin/mmwebwx-bin/webwxsync":
-		return epSync
-	}
-	return ""
-}
-
-// serveFault serves the request with the fault injected for its endpoint,
-// if any, and reports whether it did.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, host string, body []byte) bool {
-	ep := faultEndpoint(host, r.URL.Path)
-	if ep == "" {
-		return false
-	}
-	s.mu.Lock()
-	f := s.takeFaultLocked(ep)
-	s.mu.Unlock()
-	if f == nil {
-		return false
-	}
-	switch f.fault {
-	case 0:
-		s.serveRetcode(w, r, ep, f.code)
+// serveFault serves x with the fault f instead of (or around) the real
+// answer.
+func (s *Server) serveFault(x *exchange, f *injected) {
+	w := x.w
+	switch d := f.spec.Duration; f.spec.Fault {
+	case FaultCode:
+		s.serveCode(x, f.spec.Code)
 	case FaultBadGateway:
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Server", "nginx")
 		w.WriteHeader(http.StatusBadGateway)
 		io.WriteString(w, badGatewayPage)
+	case FaultPortal:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		io.WriteString(w, portalPage)
+	case FaultEmpty:
+		w.Header().Set("Content-Type", contentTypeOf(x.ep))
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
 	case FaultHang:
-		s.hang(r, host)
-	case FaultReset, FaultTruncate:
-		rec := httptest.NewRecorder()
-		s.serveReal(rec, r, host, body, ep)
-		if r.Context().Err() != nil {
-			return true // the client gave up while the request was held
+		s.hang(x)
+	case FaultDelay:
+		if s.sleep(x, d) {
+			s.route(x)
+			return
 		}
-		full := rec.Body.Bytes()
+		if x.r.Context().Err() == nil {
+			panic(http.ErrAbortHandler) // the server closed or the host went down
+		}
+	case FaultReset, FaultTruncate, FaultSlowBody:
+		rec := &memWriter{header: make(http.Header)}
+		real := *x
+		real.w = rec
+		s.route(&real)
+		if x.r.Context().Err() != nil || rec.status == 0 {
+			return // the client gave up while the request was held
+		}
+		full := rec.body.Bytes()
 		half := full[:len(full)/2]
-		for k, v := range rec.Header() {
+		for k, v := range rec.sent {
 			w.Header()[k] = v
 		}
-		if f.fault == FaultTruncate {
+		switch f.spec.Fault {
+		case FaultTruncate:
 			w.Header().Set("Content-Length", strconv.Itoa(len(half)))
-			w.WriteHeader(rec.Code)
+			w.WriteHeader(rec.status)
 			w.Write(half)
-			return true
+		case FaultReset:
+			w.Header().Set("Content-Length", strconv.Itoa(len(full)))
+			w.WriteHeader(rec.status)
+			w.Write(half)
+			http.NewResponseController(w).Flush()
+			panic(http.ErrAbortHandler) // the connection drops mid-body
+		case FaultSlowBody:
+			w.Header().Set("Content-Length", strconv.Itoa(len(full)))
+			w.WriteHeader(rec.status)
+			s.writeSlow(x, full, d)
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(full)))
-		w.WriteHeader(rec.Code)
-		w.Write(half)
-		if fl, ok := w.(http.Flusher); ok {
-			fl.Flush()
-		}
-		panic(http.ErrAbortHandler) // the connection drops mid-body
 	}
-	return true
 }
 
-// serveReal serves a request for a fault endpoint as if no fault were
-// injected.
-func (s *Server) serveReal(w http.ResponseWriter, r *http.Request, host string, body []byte, ep string) {
-	if ep == epSyncCheck {
-		s.serveSyncCheck(w, r, host)
-		return
-	}
-	jep, _ := jsonEndpointFor(epSync)
-	s.serveJSON(w, r, host, body, jep)
+// slowWriter is a ResponseWriter that can hand a body to the client
+// slowly itself (the in-memory transport's).
+type slowWriter interface {
+	writeSlow(body []byte, d time.Duration)
 }
 
-// serveRetcode answers code (InjectRetcode) and ends the request's session
-// for a logout code.
-func (s *Server) serveRetcode(w http.ResponseWriter, r *http.Request, ep string, code int) {
+// writeSlow writes body to x in slowSteps pieces over d.
+func (s *Server) writeSlow(x *exchange, body []byte, d time.Duration) {
+	for w := x.w; w != nil; {
+		if sw, ok := w.(slowWriter); ok {
+			sw.writeSlow(body, d)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	rc := http.NewResponseController(x.w)
+	rc.Flush()
+	for left := slowSteps; left > 0 && len(body) > 0; left-- {
+		if !s.sleep(x, d/slowSteps) {
+			panic(http.ErrAbortHandler)
+		}
+		n := (len(body) + left - 1) / left
+		x.w.Write(body[:n])
+		body = body[n:]
+		rc.Flush()
+	}
+}
+
+// serveCode answers code the way x's endpoint carries codes (FaultCode),
+// and ends the request's session for a logout code.
+func (s *Server) serveCode(x *exchange, code int) {
+	s.mu.Lock()
+	rq := &s.requests[x.idx]
+	rq.Ret, rq.Reason = code, "injected FaultCode "+strconv.Itoa(code)
 	switch code {
 	case 1100, 1101, 1102:
-		s.mu.Lock()
-		if ss := s.sessionByCookiesLocked(r); ss != nil && ss.ended == 0 {
+		if ss := s.sessionByCookiesLocked(x.r); ss != nil && ss.ended == 0 {
 			ss.ended = code
 			s.broadcastLocked()
 		}
-		s.mu.Unlock()
 	}
-	if ep == epSyncCheck {
+	s.mu.Unlock()
+	w := x.w
+	switch ep := x.ep; {
+	case ep == "synccheck":
 		writeJS(w, fmt.Sprintf(`window.synccheck={retcode:"%d",selector:"0"}`, code))
-		return
+	case ep == "login":
+		writeJS(w, fmt.Sprintf("window.code=%d;", code))
+	case ep == "jslogin":
+		writeJS(w, fmt.Sprintf(`window.QRLogin.code = %d; window.QRLogin.uuid = "";`, code))
+	case ep == "webwxnewloginpage":
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "<error><ret>%d</ret><message></message></error>", code)
+	case ep == "webwxpushloginurl":
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, `{"ret":"%d","msg":""}`, code)
+	case ep == "webwxgetcontact":
+		writeJSONBody(w, multiline(zeroGetContact(code)))
+	case ep == "webwxuploadmedia":
+		writeJSONBody(w, multiline(uploadBody(code, "", 0, 0, "")))
+	case statusCodeEndpoint(ep):
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>", code, http.StatusText(code), code, http.StatusText(code))
+	default:
+		jep, _ := jsonEndpointFor(ep)
+		writeJSONBody(w, multiline(jep.zero(code)))
 	}
-	writeJSONBody(w, multiline(zeroSync(code)))
 }
 
-// hang holds r until its context ends; a server that closes or a host made
+// statusCodeEndpoint reports whether FaultCode on ep answers an HTTP
+// status: the downloads, the QR image and webwxlogout carry no other code.
+func statusCodeEndpoint(ep string) bool {
+	return ep == "qrcode" || ep == "webwxlogout" || slices.Contains(faultGroups["download"], ep)
+}
+
+// contentTypeOf is the Content-Type the real answers of ep carry.
+func contentTypeOf(ep string) string {
+	switch {
+	case ep == "synccheck" || ep == "login" || ep == "jslogin":
+		return "text/javascript"
+	case statusCodeEndpoint(ep):
+		return "image/jpeg"
+	}
+	return "text/plain"
+}
+
+// hang holds x until its context ends; a server that closes or a host made
 // unreachable drops it.
-func (s *Server) hang(r *http.Request, host string) {
-	err := s.waitFor(r.Context(), func() bool { return s.closed || s.unreachable[host] })
-	if err != nil && r.Context().Err() != nil {
+func (s *Server) hang(x *exchange) {
+	err := s.waitFor(x.r.Context(), func() bool { return s.closed || s.unreachable[x.host] })
+	if err != nil && x.r.Context().Err() != nil {
 		return
 	}
 	panic(http.ErrAbortHandler)
 }
 
-// cutBody is the body of an answer whose connection dropped: data, then
-// io.ErrUnexpectedEOF, as net/http reports a body shorter than its
-// Content-Length.
-type cutBody struct{ data []byte }
-
-func (b *cutBody) Read(p []byte) (int, error) {
-	if len(b.data) == 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	n := copy(p, b.data)
-	b.data = b.data[n:]
-	return n, nil
-}
-
-func (b *cutBody) Close() error { return nil }
-
 // badGatewayPage is nginx's default 502 page, byte for byte.
 const badGatewayPage = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n" +
 	"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+// portalPage is what FaultPortal answers: a captive portal's sign-in page.
+const portalPage = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Sign in to the network</title></head>
+<body><form method="post" action="http://192.0.2.1/login"><h1>Welcome</h1>
+<p>Please sign in to use the Internet.</p>
+<input name="user"><input name="password" type="password"><button>Sign in</button>
+</form></body></html>
+`

@@ -34,6 +34,7 @@ type harness struct {
 
 	main       string // main host from the redirect
 	fileHost   string // upload host; "" means the one of PROTOCOL 2.2
+	ticket     string // webwx_data_ticket field of uploads; "" means the jar's
 	uin        int64
 	sid        string
 	xmlSkey    string
@@ -354,6 +355,19 @@ func (h *harness) sendText(to, text, localID string) sendResp {
 	return sr
 }
 
+// last returns the last request to the endpoint ep.
+func (h *harness) last(ep string) Request {
+	h.t.Helper()
+	rs := h.s.Requests()
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].Endpoint == ep {
+			return rs[i]
+		}
+	}
+	h.t.Fatalf("no request to %s", ep)
+	return Request{}
+}
+
 func multipartWriter(w io.Writer) *multipart.Writer { return multipart.NewWriter(w) }
 
 // decode decodes a JSON body, numbers kept exact.
@@ -394,7 +408,7 @@ func (h *harness) uploadChunks(name, mime, mediatype string, data []byte, to, fi
 	if file == "" {
 		_, file, _ = derivedHosts(h.main)
 	}
-	ticket := ""
+	ticket := h.ticket
 	for _, c := range h.hc.Jar.Cookies(&url.URL{Scheme: "https", Host: file, Path: "/"}) {
 		if c.Name == "webwx_data_ticket" {
 			ticket = c.Value

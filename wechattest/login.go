@@ -1,7 +1,6 @@
 package wechattest
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -41,11 +40,11 @@ type qrCode struct {
 	uuid    string
 	desktop bool // jslogin's redirect_uri had mod=desktop
 	state   qrState
-	told201 bool   // the 201 answer has been given
-	ticket  string // set once confirmed
-	scan    int64  // Unix time of the confirmation
-	used    bool   // the ticket was presented to webwxnewloginpage
-	push    bool   // issued by webwxpushloginurl: a prompt on the phone, no QR code
+	told201 bool     // the 201 answer has been given
+	ticket  string   // set once confirmed
+	scan    int64    // Unix time of the confirmation
+	sess    *session // the session the ticket was exchanged for
+	push    bool     // issued by webwxpushloginurl: a prompt on the phone, no QR code
 }
 
 type qrState int
@@ -62,100 +61,11 @@ const (
 // issued.
 type phoneIntent struct{ scan, confirm bool }
 
-// refusal is the answer of the next webwxnewloginpage set by RefuseLogin.
-type refusal struct {
+// loginRefusal is the answer of the next webwxnewloginpage set by
+// RefuseLogin.
+type loginRefusal struct {
 	ret     int
 	message string
-}
-
-// Scan makes the phone scan the current QR code, or the next one if no QR
-// code is waiting: the held or next login poll answers 201 with the
-// scanner's avatar.
-func (s *Server) Scan() {
-	s.phone(phoneIntent{scan: true})
-}
-
-// Confirm makes the user tap "Log in" on the phone: the next login poll
-// answers 200 with the redirect_uri. If the QR code was not scanned yet it
-// is scanned first, and 201 is still answered once before 200. With no QR
-// code waiting, Confirm applies to the next one.
-func (s *Server) Confirm() {
-	s.phone(phoneIntent{scan: true, confirm: true})
-}
-
-// ConfirmLogin scans and confirms, like [Server.Scan] then
-// [Server.Confirm]. It may be called before the client asked for a uuid:
-// the intent is kept for the next QR code, so a test can call it before
-// starting the client.
-func (s *Server) ConfirmLogin() {
-	s.phone(phoneIntent{scan: true, confirm: true})
-}
-
-// phone applies in to the waiting QR code, or keeps it for the next one.
-func (s *Server) phone(in phoneIntent) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if qr := s.currentQRLocked(); qr != nil {
-		s.applyIntentLocked(qr, in)
-	} else {
-		s.intent.scan = s.intent.scan || in.scan
-		s.intent.confirm = s.intent.confirm || in.confirm
-	}
-	s.broadcastLocked()
-}
-
-// Cancel makes the user press "cancel" on the phone: the login poll of the
-// waiting QR code answers 202. Cancel does nothing if no QR code is waiting.
-func (s *Server) Cancel() {
-	s.setQRState(qrCancelled)
-}
-
-// ExpireQR expires the waiting QR code: its login poll answers 400, and a
-// new jslogin uuid works again. ExpireQR does nothing if no QR code is
-// waiting.
-func (s *Server) ExpireQR() {
-	s.setQRState(qrExpired)
-}
-
-func (s *Server) setQRState(st qrState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if qr := s.currentQRLocked(); qr != nil {
-		qr.state = st
-		s.broadcastLocked()
-	}
-}
-
-// RefuseLogin makes the next webwxnewloginpage answer
-// <error><ret>ret</ret><message>message</message></error>, as the server
-// does for refused accounts (ret 1203, PROTOCOL 4.4). The login ticket is
-// used up.
-func (s *Server) RefuseLogin(ret int, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refusal = &refusal{ret: ret, message: message}
-}
-
-// WaitQR waits until jslogin has issued n uuids (n < 1 counts as 1) and
-// returns the nth. It returns ctx.Err() if ctx ends first, and [ErrClosed]
-// once the server is closed.
-func (s *Server) WaitQR(ctx context.Context, n int) (string, error) {
-	n = max(n, 1)
-	var uuid string
-	err := s.waitFor(ctx, func() bool {
-		seen := 0
-		for _, qr := range s.qrList {
-			if !qr.push {
-				seen++
-			}
-			if seen == n {
-				uuid = qr.uuid
-				return true
-			}
-		}
-		return false
-	})
-	return uuid, err
 }
 
 // currentQRLocked returns the latest QR code still waiting for the phone.
@@ -180,13 +90,17 @@ func (s *Server) applyIntentLocked(qr *qrCode, in phoneIntent) {
 	}
 }
 
-// serveJSLogin answers GET (or POST) /jslogin (PROTOCOL 4.1).
-func (s *Server) serveJSLogin(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	h := w.Header()
+// serveJSLogin answers GET (or POST) /jslogin (PROTOCOL 4.1). Only the
+// appid is checked: it names the Web WeChat app, and no working client
+// asks with another (PROTOCOL 4.1), so another one answers code 400.
+// fun, lang and redirect_uri may be missing (IC and WXB omit redirect_uri).
+func (s *Server) serveJSLogin(x *exchange) {
+	q := x.r.URL.Query()
+	h := x.w.Header()
 	h["Content-Type"] = []string{"text/javascript", "text/html; charset=gbk"}
-	if q.Get("appid") != appID || q.Get("fun") != "new" {
-		io.WriteString(w, `window.QRLogin.code = 400; window.QRLogin.uuid = "";`)
+	if q.Get("appid") != appID {
+		s.note(x, 400, "appid is not "+appID+", the Web WeChat AppID (PROTOCOL 4.1)")
+		io.WriteString(x.w, `window.QRLogin.code = 400; window.QRLogin.uuid = "";`)
 		return
 	}
 	desktop := false
@@ -204,32 +118,38 @@ func (s *Server) serveJSLogin(w http.ResponseWriter, r *http.Request) {
 	s.broadcastLocked()
 	s.mu.Unlock()
 
-	fmt.Fprintf(w, `window.QRLogin.code = 200; window.QRLogin.uuid = "%s";`, qr.uuid)
+	fmt.Fprintf(x.w, `window.QRLogin.code = 200; window.QRLogin.uuid = "%s";`, qr.uuid)
 }
 
-// servePushLogin answers webwxpushloginurl (PROTOCOL 4.6). With the cookies of an earlier
-// session of the account on this host (wxuin, webwxuvid, webwx_auth_ticket) it puts a login
-// prompt on the phone and answers {"ret":"0","msg":"all ok","uuid":...}: the uuid is then
-// polled like a QR code's, and the phone actions (Confirm, Cancel, ...) apply to the prompt.
-// A missing or wrong uin answers ret "1" (args error); cookies of no earlier session answer
-// ret "3" (device authinfo invalid).
-func (s *Server) servePushLogin(w http.ResponseWriter, r *http.Request, host string) {
-	w.Header().Set("Content-Type", "text/plain")
+// servePushLogin answers webwxpushloginurl (PROTOCOL 4.6), on the main host
+// or, as IC asks, a login host. With the cookies of an earlier session of
+// the account (wxuin, webwxuvid, webwx_auth_ticket) it puts a login prompt on
+// the phone and answers {"ret":"0","msg":"all ok","uuid":...}: the uuid is
+// then polled like a QR code's, and the phone actions (ConfirmLogin,
+// Cancel, ...) apply to the prompt. A missing or wrong uin answers ret "1"
+// (args error); cookies of no earlier session answer ret "3" (device
+// authinfo invalid), as PROTOCOL 4.6 lists them.
+func (s *Server) servePushLogin(x *exchange) {
+	x.w.Header().Set("Content-Type", "text/plain")
+	r := x.r
 	uin := r.URL.Query().Get("uin")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if uin == "" || uin != strconv.FormatInt(s.acct.self.contact.Uin, 10) || cookieValue(r, "wxuin") != uin {
-		io.WriteString(w, `{"ret":"1","msg":"args error"}`)
+		s.noteLocked(x, 1, "the uin parameter and the wxuin cookie must be the account's uin (PROTOCOL 4.6: ret 1 args error)")
+		io.WriteString(x.w, `{"ret":"1","msg":"args error"}`)
 		return
 	}
 	known := false
 	for _, ss := range s.sessions {
-		if ss.mainHost == host && cookieValue(r, "webwx_auth_ticket") == ss.authTicket && cookieValue(r, "webwxuvid") == ss.uvid {
+		if (hostRole(x.host) == roleLogin || ss.mainHost == x.host) &&
+			cookieValue(r, "webwx_auth_ticket") == ss.authTicket && cookieValue(r, "webwxuvid") == ss.uvid {
 			known = true
 		}
 	}
 	if !known {
-		io.WriteString(w, `{"ret":"3","msg":"device authinfo invalid"}`)
+		s.noteLocked(x, 3, "no webwxuvid and webwx_auth_ticket cookies of an earlier session (PROTOCOL 4.6: ret 3 device authinfo invalid)")
+		io.WriteString(x.w, `{"ret":"3","msg":"device authinfo invalid"}`)
 		return
 	}
 	sum := sha256.Sum256([]byte("push\x00" + strconv.FormatInt(s.nextSerial(), 10)))
@@ -239,59 +159,71 @@ func (s *Server) servePushLogin(w http.ResponseWriter, r *http.Request, host str
 	s.applyIntentLocked(qr, s.intent)
 	s.intent = phoneIntent{}
 	s.broadcastLocked()
-	fmt.Fprintf(w, `{"ret":"0","msg":"all ok","uuid":"%s"}`, qr.uuid)
+	fmt.Fprintf(x.w, `{"ret":"0","msg":"all ok","uuid":"%s"}`, qr.uuid)
 }
 
-// serveQRImage answers GET /qrcode/<uuid> with a JPEG.
-func (s *Server) serveQRImage(w http.ResponseWriter, r *http.Request) {
-	uuid := strings.TrimPrefix(r.URL.Path, "/qrcode/")
+// serveQRImage answers GET /qrcode/<uuid> with a JPEG, and 404 for a uuid
+// jslogin never issued.
+func (s *Server) serveQRImage(x *exchange) {
+	uuid := strings.TrimPrefix(x.r.URL.Path, "/qrcode/")
 	s.mu.Lock()
 	_, ok := s.qrs[uuid]
+	if !ok {
+		s.noteLocked(x, 0, "no QR code has this uuid")
+	}
 	s.mu.Unlock()
 	if !ok {
-		notFound(w)
+		notFound(x.w)
 		return
 	}
 	img, _ := base64.StdEncoding.DecodeString(avatarJPEG)
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(img)
+	x.w.Header().Set("Content-Type", "image/jpeg")
+	x.w.Write(img)
 }
 
-// serveLoginPoll answers the login long poll (PROTOCOL 4.3).
-func (s *Server) serveLoginPoll(w http.ResponseWriter, r *http.Request, host string) {
-	uuid := r.URL.Query().Get("uuid")
+// serveLoginPoll answers the login long poll (PROTOCOL 4.3): 400 for a
+// uuid jslogin never issued or an expired one, 202 once the phone
+// cancelled, 201 once scanned, 200 with the redirect once confirmed;
+// otherwise it holds for the long poll and answers 408.
+func (s *Server) serveLoginPoll(x *exchange) {
+	uuid := x.r.URL.Query().Get("uuid")
 	timer := time.NewTimer(s.cfg.longPoll)
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		if s.closed || s.unreachable[host] {
+		if s.closed || s.unreachable[x.host] {
 			s.mu.Unlock()
 			panic(http.ErrAbortHandler)
 		}
-		body := s.pollAnswerLocked(s.qrs[uuid])
+		body := s.pollAnswerLocked(x, s.qrs[uuid])
 		wake := s.wake
 		s.mu.Unlock()
 		if body != "" {
-			writeJS(w, body)
+			writeJS(x.w, body)
 			return
 		}
 		select {
 		case <-wake:
 		case <-timer.C:
-			writeJS(w, "window.code=408;")
+			writeJS(x.w, "window.code=408;")
 			return
-		case <-r.Context().Done():
+		case <-x.r.Context().Done():
 			return
 		}
 	}
 }
 
 // pollAnswerLocked returns the login poll answer for qr, or "" to hold.
-func (s *Server) pollAnswerLocked(qr *qrCode) string {
+func (s *Server) pollAnswerLocked(x *exchange, qr *qrCode) string {
 	switch {
-	case qr == nil || qr.state == qrExpired:
+	case qr == nil:
+		s.noteLocked(x, 400, "no QR code has this uuid (PROTOCOL 4.3: 400 uuid invalid)")
+		return "window.code=400;"
+	case qr.state == qrExpired:
+		s.noteLocked(x, 400, "the QR code expired (PROTOCOL 4.3)")
 		return "window.code=400;"
 	case qr.state == qrCancelled:
+		s.noteLocked(x, 202, "the phone cancelled the login (PROTOCOL 4.3)")
 		return "window.code=202;"
 	case qr.state == qrWaiting:
 		return ""
@@ -300,16 +232,23 @@ func (s *Server) pollAnswerLocked(qr *qrCode) string {
 		return "window.code=201;window.userAvatar = 'data:img/jpg;base64," + avatarJPEG + "';"
 	case qr.state == qrConfirmed:
 		return fmt.Sprintf("window.code=200;\nwindow.redirect_uri=\"https://%s/cgi-bin/mmwebwx-bin/webwxnewloginpage?ticket=%s&uuid=%s&lang=zh_CN&scan=%d\";",
-			s.cfg.mainHost, qr.ticket, qr.uuid, qr.scan)
+			s.cfg.mainHost, qr.ticket, qr.uuid, qr.scan+int64(x.skew/time.Second))
 	}
 	return "" // scanned, waiting for the confirmation
 }
 
 // serveNewLoginPage exchanges a login ticket for a session (PROTOCOL 4.4).
-func (s *Server) serveNewLoginPage(w http.ResponseWriter, r *http.Request, host string) {
-	q := r.URL.Query()
+// Only the ticket is checked: it must be one the login poll handed out, on
+// the main host of its redirect (else ret 1). fun=new and version=v2 are
+// not required (openwechat sends no fun, ItChat neither), nor the uuid. A
+// ticket presented again while its session is live answers that session
+// again, as for a client that retries after a dropped answer.
+func (s *Server) serveNewLoginPage(x *exchange) {
+	q := x.r.URL.Query()
+	w := x.w
 	w.Header().Set("Content-Type", "text/plain")
-	xmlError := func(ret int, msg string) {
+	xmlError := func(ret int, msg, reason string) {
+		s.noteLocked(x, ret, reason)
 		fmt.Fprintf(w, "<error><ret>%d</ret><message>%s</message></error>", ret, msg)
 	}
 
@@ -317,30 +256,33 @@ func (s *Server) serveNewLoginPage(w http.ResponseWriter, r *http.Request, host 
 	defer s.mu.Unlock()
 	qr := s.tickets[q.Get("ticket")]
 	switch {
-	case q.Get("fun") != "new" || q.Get("version") != "v2":
-		xmlError(1, "")
+	case qr == nil:
+		xmlError(1, "", "the ticket is not one the login poll handed out (PROTOCOL 4.4: ret != 0, login failed)")
 		return
-	case qr == nil || qr.used || q.Get("uuid") != qr.uuid || host != s.cfg.mainHost:
-		xmlError(1, "")
-		return
-	}
-	qr.used = true
-	uos := r.Header.Get("client-version") == "2.0.0" && r.Header.Get("extspam") == uosExtSpam
-	if rf := s.refusal; rf != nil {
-		s.refusal = nil
-		xmlError(rf.ret, rf.message)
+	case x.host != s.cfg.mainHost:
+		xmlError(1, "", "the ticket belongs to the main host of its redirect, "+s.cfg.mainHost+" (PROTOCOL 2.2)")
 		return
 	}
-	if s.cfg.banned && !uos {
-		xmlError(1203, bannedMessage)
-		return
+	uos := x.r.Header.Get("client-version") == "2.0.0" && x.r.Header.Get("extspam") == uosExtSpam
+	ss := qr.sess
+	if ss == nil || ss.ended != 0 {
+		if rf := s.refusal; rf != nil {
+			s.refusal = nil
+			xmlError(rf.ret, rf.message, "RefuseLogin")
+			return
+		}
+		if s.cfg.banned && !uos {
+			xmlError(1203, bannedMessage, "the web login is banned for this account and the request has no UOS headers (PROTOCOL 4.4, 4.5)")
+			return
+		}
+		ss = s.newSessionLocked(uos || qr.desktop || q.Get("mod") == "desktop", time.Now())
+		qr.sess = ss
+		s.broadcastLocked()
 	}
 
-	ss := s.newSessionLocked(uos || qr.desktop || q.Get("mod") == "desktop")
-	s.broadcastLocked()
-
-	now := time.Now()
+	now := x.now()
 	day, decade := now.Add(12*time.Hour), now.AddDate(10, 0, 0)
+	host := x.host
 	uin := strconv.FormatInt(ss.uin, 10)
 	setCookie(w, "wxuin", uin, host, day)
 	setCookie(w, "wxsid", ss.sid, host, day)
@@ -356,15 +298,15 @@ func (s *Server) serveNewLoginPage(w http.ResponseWriter, r *http.Request, host 
 
 // serveLogout ends the session of the request's cookies (PROTOCOL 11.5)
 // and answers a redirect, whatever the request.
-func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request, host string) {
+func (s *Server) serveLogout(x *exchange) {
 	s.mu.Lock()
-	if ss := s.sessionByCookiesLocked(r); ss != nil && ss.ended == 0 && host == ss.mainHost {
+	if ss := s.sessionByCookiesLocked(x.r); ss != nil && ss.ended == 0 && x.host == ss.mainHost {
 		ss.ended = 1101
 		s.broadcastLocked()
 	}
 	s.mu.Unlock()
-	w.Header().Set("Location", "https://"+host+"/")
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(http.StatusMovedPermanently)
-	io.WriteString(w, "<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1></body></html>")
+	x.w.Header().Set("Location", "https://"+x.host+"/")
+	x.w.Header().Set("Content-Type", "text/html")
+	x.w.WriteHeader(http.StatusMovedPermanently)
+	io.WriteString(x.w, "<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1></body></html>")
 }

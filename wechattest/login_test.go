@@ -40,7 +40,7 @@ func TestLoginPollStates(t *testing.T) {
 	h.s.ExpireQR()
 
 	uuid3 := h.jslogin()
-	h.s.Confirm() // scans first: 201 once, then 200
+	h.s.ConfirmLogin() // scans first: 201 once, then 200
 	code, _ = h.poll(uuid3)
 	assert.Equal(t, 201, code)
 	code, _ = h.poll(uuid3)
@@ -48,18 +48,6 @@ func TestLoginPollStates(t *testing.T) {
 	got, err := h.s.WaitQR(t.Context(), 3)
 	require.NoError(t, err)
 	assert.Equal(t, uuid3, got)
-}
-
-func TestJSLoginStrict(t *testing.T) {
-	h := newHarness(t)
-	for _, q := range []url.Values{
-		{"appid": {"wxeb7ec651dd0aefa9"}, "fun": {"new"}},
-		{"appid": {appID}},
-	} {
-		_, body := h.get("https://login.wx.qq.com/jslogin?" + q.Encode())
-		assert.Equal(t, `window.QRLogin.code = 400; window.QRLogin.uuid = "";`, string(body))
-	}
-	assert.Empty(t, h.s.qrList)
 }
 
 // TestPhoneWakesHeldPoll checks that phone actions answer a held poll at
@@ -80,7 +68,7 @@ func TestPhoneWakesHeldPoll(t *testing.T) {
 		h.s.Scan()
 		assert.Equal(t, 201, <-codes)
 		synctest.Wait()
-		h.s.Confirm()
+		h.s.ConfirmLogin()
 		assert.Equal(t, 200, <-codes)
 		assert.Zero(t, time.Since(start))
 
@@ -91,24 +79,6 @@ func TestPhoneWakesHeldPoll(t *testing.T) {
 		assert.Equal(t, 408, code)
 		assert.Equal(t, 25*time.Second, time.Since(start), "the long poll held for WithLongPoll")
 	})
-}
-
-func TestNewLoginPageStrict(t *testing.T) {
-	h := newHarness(t)
-	redirect := h.redirect()
-
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, redirect+"&fun=new", nil)
-	require.NoError(t, err)
-	_, body := h.do(req)
-	assert.Equal(t, "<error><ret>1</ret><message></message></error>", string(body), "version=v2 is required")
-
-	_, x, _ := h.newLoginPage(strings.Replace(redirect, "wx2.qq.com", "wx.qq.com", 1), nil)
-	assert.Equal(t, 1, x.Ret, "another main host")
-
-	_, x, _ = h.newLoginPage(redirect, nil)
-	require.Equal(t, 0, x.Ret)
-	_, x, _ = h.newLoginPage(redirect, nil)
-	assert.Equal(t, 1, x.Ret, "a ticket works once")
 }
 
 func TestWebLoginBanned(t *testing.T) {

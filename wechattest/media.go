@@ -149,54 +149,41 @@ func generate(kind string, size int, seed ...string) []byte {
 
 // Downloads.
 
-// EmptyNextMedia makes the next media download (webwxgetmsgimg,
-// webwxgetvoice, webwxgetvideo, webwxgetmedia, webwxgeticon,
-// webwxgetheadimg) answer 200 with an empty body, as the real server
-// occasionally does (PROTOCOL 14.17). Each call empties one more answer.
-func (s *Server) EmptyNextMedia() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.files.emptyNext++
-}
-
-// ExpireMedia makes the media of the delivered message msgID unavailable,
-// as the real server does after some days: the main-host downloads answer
-// 200 with an empty body, webwxgetmedia on the file host answers 404.
-func (s *Server) ExpireMedia(msgID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.files.expired == nil {
-		s.files.expired = make(map[string]bool)
-	}
-	s.files.expired[msgID] = true
-}
-
 // isMediaEndpoint reports whether name is a download of the main host.
 func isMediaEndpoint(name string) bool {
 	switch name {
-	case "webwxgetmsgimg", "webwxgetvoice", "webwxgetvideo", "webwxgeticon", "webwxgetheadimg":
+	case "webwxgetmsgimg", "webwxgetvoice", "webwxgetvideo", "webwxgeticon", "webwxgetheadimg", "webwxgetpubliclinkimg":
 		return true
 	}
 	return false
 }
 
-// serveMedia answers the main-host downloads (PROTOCOL 10.1-10.3, 10.5):
-// webwxgetmsgimg, webwxgetvoice, webwxgetvideo, webwxgeticon and
-// webwxgetheadimg. They need the session's cookies and its current skey
-// (webwxgetheadimg also accepts an empty one, as group HeadImgUrls carry);
-// anything wrong, an unknown or expired message, and webwxgetvideo without a
-// Range header get 200 with an empty body.
-func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, host, endpoint string) {
+// serveMedia answers the main-host downloads (PROTOCOL 10.1-10.3, 10.5,
+// 10.6): webwxgetmsgimg, webwxgetvoice, webwxgetvideo, webwxgeticon,
+// webwxgetheadimg and webwxgetpubliclinkimg. They need the session checks
+// of authLocked and a skey of the session in the query (webwxgetheadimg
+// also accepts an empty one, as group HeadImgUrls carry it, PROTOCOL 5.4,
+// and webwxgetpubliclinkimg, whose path comes from a message, PROTOCOL 7.5);
+// a request that fails them, an unknown or expired message, and
+// webwxgetvideo without a Range header (PROTOCOL 10.3, 14.18) get 200 with
+// an empty body.
+func (s *Server) serveMedia(x *exchange) {
 	s.mu.Lock()
-	q := r.URL.Query()
-	ss, ret := s.authLocked(r, host)
+	q := x.r.URL.Query()
+	endpoint := x.ep
+	ss, rf := s.authLocked(x)
 	skey := q.Get("skey")
-	if ret != 0 || skey != ss.skey && !(endpoint == "webwxgetheadimg" && skey == "") || s.takeEmptyLocked() {
+	if rf == nil && !ss.validSkey(skey) && !(skey == "" && (endpoint == "webwxgetheadimg" || endpoint == "webwxgetpubliclinkimg")) {
+		rf = refuse(0, "the skey parameter is not a skey of the session (PROTOCOL 10)")
+	}
+	if rf != nil {
+		s.noteLocked(x, 0, rf.reason+": answered an empty body")
 		s.mu.Unlock()
-		serveEmpty(w)
+		serveEmpty(x.w)
 		return
 	}
 	var data []byte
+	why := "no message with this id has such media"
 	contentType := "image/jpeg" // also for GIFs (PROTOCOL 14.3)
 	switch endpoint {
 	case "webwxgetmsgimg":
@@ -217,19 +204,29 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, host, endpoi
 			data, contentType = s.mediaLocked(ev, false), "audio/mp3"
 		}
 	case "webwxgetvideo":
-		if ev, ok := s.liveEventLocked(ss, q.Get("msgid")); ok && (ev.msg.Type == 43 || ev.msg.Type == 62) && r.Header.Get("Range") != "" {
+		ev, ok := s.liveEventLocked(ss, q.Get("msgid"))
+		switch {
+		case ok && (ev.msg.Type == 43 || ev.msg.Type == 62) && x.r.Header.Get("Range") == "":
+			why = "webwxgetvideo without a Range header sends nothing (PROTOCOL 10.3, 14.18)"
+		case ok && (ev.msg.Type == 43 || ev.msg.Type == 62):
 			data, contentType = s.mediaLocked(ev, false), "video/mp4"
 		}
 	case "webwxgeticon", "webwxgetheadimg":
 		data = s.avatarLocked(ss, q, endpoint == "webwxgetheadimg")
+		why = "no contact with this username; a group member who is no contact needs the chatroomid of a group that has them (PROTOCOL 10.5)"
+	case "webwxgetpubliclinkimg":
+		data = generate("jpeg", thumbSize, "map", q.Get("url"), q.Get("msgid"))
+	}
+	if data == nil {
+		s.noteLocked(x, 0, why+": answered an empty body")
 	}
 	s.mu.Unlock()
 	if data == nil {
-		serveEmpty(w)
+		serveEmpty(x.w)
 		return
 	}
-	w.Header().Set("Content-Type", contentType)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	x.w.Header().Set("Content-Type", contentType)
+	http.ServeContent(x.w, x.r, "", time.Time{}, bytes.NewReader(data))
 }
 
 // liveEventLocked finds the message msgID of session ss that has not
@@ -268,71 +265,57 @@ func (s *Server) avatarLocked(ss *session, q url.Values, group bool) []byte {
 	return s.Avatar(e.id)
 }
 
-// takeEmptyLocked uses one EmptyNextMedia.
-func (s *Server) takeEmptyLocked() bool {
-	if s.files.emptyNext == 0 {
-		return false
-	}
-	s.files.emptyNext--
-	return true
-}
-
 // serveGetMedia answers webwxgetmedia on the file host (PROTOCOL 10.4). It
-// needs the session's cookies, webwx_data_ticket equal to the cookie,
-// fromuser the session's uin (or self's UserName, as W4U sends), mediaid a
-// file attachment of a delivered message, sender that message's
-// FromUserName and encryfilename (or filename) its file name. It answers
-// the file with Content-Disposition, 404 with an HTML page when anything is
-// wrong or the message expired, and 200 with an empty body after
-// [Server.EmptyNextMedia].
-func (s *Server) serveGetMedia(w http.ResponseWriter, r *http.Request, host string) {
+// needs the cookies of a live session and the webwx_data_ticket parameter
+// equal to the cookie (PROTOCOL 10.4: MUST), and mediaid must be the file
+// attachment of a message the session delivered that has not expired. The
+// sender, fromuser and file name parameters are not checked (clients send
+// them in several forms, PROTOCOL 10.4). It answers the file with
+// Content-Disposition, and 404 with an HTML page when anything is wrong.
+func (s *Server) serveGetMedia(x *exchange) {
 	s.mu.Lock()
-	q := r.URL.Query()
-	ss := s.sessionByCookiesLocked(r)
-	if !s.isFileHost(host) || ss == nil || ss.ended != 0 ||
-		q.Get("webwx_data_ticket") != ss.dataTicket || cookieValue(r, "webwx_data_ticket") != ss.dataTicket ||
-		q.Get("fromuser") != strconv.FormatInt(ss.uin, 10) && q.Get("fromuser") != ss.userName(s.acct.self.id) {
-		s.mu.Unlock()
-		notFound(w)
-		return
-	}
-	if s.takeEmptyLocked() {
-		s.mu.Unlock()
-		serveEmpty(w)
-		return
+	q := x.r.URL.Query()
+	ss := s.sessionByCookiesLocked(x.r)
+	var why string
+	switch {
+	case !s.isFileHost(x.host):
+		why = "not the session's file host (PROTOCOL 2.2)"
+	case ss == nil:
+		why = "no wxuin and wxsid cookies of a session"
+	case ss.ended != 0:
+		why = "the session has ended"
+	case cookieValue(x.r, "webwx_data_ticket") != ss.dataTicket:
+		why = "no webwx_data_ticket cookie of the session (PROTOCOL 10.4)"
+	case q.Get("webwx_data_ticket") != ss.dataTicket:
+		why = "the webwx_data_ticket parameter is not the cookie's value (PROTOCOL 10.4: MUST)"
 	}
 	var (
 		data []byte
 		name string
 	)
-	for _, ev := range ss.events {
-		m := ev.msg
-		if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") {
-			continue
+	if why == "" {
+		why = "mediaid is not the file of a delivered message, or it expired"
+		for _, ev := range ss.events {
+			m := ev.msg
+			if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") ||
+				s.files.expired[strconv.FormatInt(ev.msgID, 10)] {
+				continue
+			}
+			data, name = s.mediaLocked(ev, false), m.FileName
+			break
 		}
-		sender := ss.userName(m.From)
-		if m.Group != "" && m.From != s.acct.self.id {
-			sender = ss.userName(m.Group)
-		}
-		named := q.Get("encryfilename")
-		if named == "" {
-			named = q.Get("filename")
-		}
-		if s.files.expired[strconv.FormatInt(ev.msgID, 10)] || sender != q.Get("sender") ||
-			named != m.FileName && named != encryFileName(m.FileName) {
-			continue
-		}
-		data, name = s.mediaLocked(ev, false), m.FileName
-		break
+	}
+	if data == nil {
+		s.noteLocked(x, 0, why+": answered 404")
 	}
 	s.mu.Unlock()
 	if data == nil {
-		notFound(w)
+		notFound(x.w)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+encryFileName(name)+`"`)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	x.w.Header().Set("Content-Type", "application/octet-stream")
+	x.w.Header().Set("Content-Disposition", `attachment; filename="`+encryFileName(name)+`"`)
+	http.ServeContent(x.w, x.r, "", time.Time{}, bytes.NewReader(data))
 }
 
 // serveEmpty answers 200 with an empty body (PROTOCOL 14.17).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -34,13 +35,20 @@ func TestCheckUploadAndSignature(t *testing.T) {
 	}
 	for name, edit := range map[string]func(m map[string]any){
 		"upper-case md5": func(m map[string]any) { m["FileMd5"] = strings.ToUpper(md5sum) },
-		"no name":        func(m map[string]any) { delete(m, "FileName") },
+		"short md5":      func(m map[string]any) { m["FileMd5"] = md5sum[:31] },
 		"size 0":         func(m map[string]any) { m["FileSize"] = 0 },
-		"type 1":         func(m map[string]any) { m["FileType"] = 1 },
-		"from another":   func(m map[string]any) { m["FromUserName"] = "filehelper" },
-		"unknown peer":   func(m map[string]any) { m["ToUserName"] = "@nobody" },
 	} {
 		assert.Equal(t, 1, check(edit).BaseResponse.Ret, name)
+		assert.True(t, h.last("webwxcheckupload").Refused(), name)
+	}
+	// Not checked: no source shows the server refusing them.
+	for name, edit := range map[string]func(m map[string]any){
+		"no name":      func(m map[string]any) { delete(m, "FileName") },
+		"type 1":       func(m map[string]any) { m["FileType"] = 1 },
+		"from another": func(m map[string]any) { m["FromUserName"] = "filehelper" },
+		"unknown peer": func(m map[string]any) { m["ToUserName"] = "@nobody" },
+	} {
+		assert.Equal(t, 0, check(edit).BaseResponse.Ret, name)
 	}
 
 	// Without the check, a big upload is refused on its first chunk.
@@ -119,31 +127,32 @@ func TestFailNextChunk(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(sum[:]), h.s.Uploads()[0].MD5())
 }
 
+// TestSendLimitAndRevokeWindow runs in a testing/synctest bubble: the
+// server's clock is time.Now, so time.Sleep moves it past the windows.
 func TestSendLimitAndRevokeWindow(t *testing.T) {
-	h := loggedIn(t, WithSendLimit(2, time.Minute), WithRevokeWindow(30*time.Second))
-	friend := h.s.UserName("friend")
-	a := h.sendText(friend, "a", "1")
-	require.Equal(t, 0, a.BaseResponse.Ret)
-	require.Equal(t, 0, h.sendText(friend, "b", "2").BaseResponse.Ret)
-	r := h.sendText(friend, "c", "3")
-	assert.Equal(t, 1205, r.BaseResponse.Ret)
-	assert.Empty(t, r.MsgID)
-	assert.Len(t, h.s.Sent(), 2, "refused sends are not recorded")
+	synctest.Test(t, func(t *testing.T) {
+		h := loggedIn(t, WithSendLimit(2, time.Minute), WithRevokeWindow(30*time.Second))
+		friend := h.s.UserName("friend")
+		a := h.sendText(friend, "a", "1")
+		require.Equal(t, 0, a.BaseResponse.Ret)
+		require.Equal(t, 0, h.sendText(friend, "b", "2").BaseResponse.Ret)
+		r := h.sendText(friend, "c", "3")
+		assert.Equal(t, 1205, r.BaseResponse.Ret)
+		assert.Empty(t, r.MsgID)
+		assert.Len(t, h.s.Sent(), 2, "refused sends are not recorded")
 
-	revoke := func(msgID string) int {
-		var rv struct{ BaseResponse baseResp }
-		h.post("webwxrevokemsg", nil, map[string]any{"BaseRequest": h.base(), "ClientMsgId": "1", "SvrMsgId": msgID, "ToUserName": friend}, &rv)
-		return rv.BaseResponse.Ret
-	}
-	h.s.AdvanceClock(31 * time.Second)
-	assert.Equal(t, 1, revoke(a.MsgID), "older than the window")
-	assert.Equal(t, 1205, h.sendText(friend, "c", "3").BaseResponse.Ret, "the minute has not passed")
-	h.s.AdvanceClock(30 * time.Second)
-	c := h.sendText(friend, "c", "3")
-	require.Equal(t, 0, c.BaseResponse.Ret, "a minute later")
-	assert.Equal(t, 0, revoke(c.MsgID))
-	assert.Equal(t, 1, revoke(c.MsgID), "only once")
-	h.s.AdvanceClock(0)
-	h.s.AdvanceClock(-time.Hour)
-	assert.Equal(t, 0, h.sendText(friend, "d", "4").BaseResponse.Ret, "no effect")
+		revoke := func(msgID string) int {
+			var rv struct{ BaseResponse baseResp }
+			h.post("webwxrevokemsg", nil, map[string]any{"BaseRequest": h.base(), "ClientMsgId": "1", "SvrMsgId": msgID, "ToUserName": friend}, &rv)
+			return rv.BaseResponse.Ret
+		}
+		time.Sleep(31 * time.Second)
+		assert.Equal(t, 1, revoke(a.MsgID), "older than the window")
+		assert.Equal(t, 1205, h.sendText(friend, "c", "3").BaseResponse.Ret, "the minute has not passed")
+		time.Sleep(30 * time.Second)
+		c := h.sendText(friend, "c", "3")
+		require.Equal(t, 0, c.BaseResponse.Ret, "a minute later")
+		assert.Equal(t, 0, revoke(c.MsgID))
+		assert.Equal(t, 1, revoke(c.MsgID), "only once")
+	})
 }

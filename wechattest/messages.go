@@ -5,7 +5,89 @@ import (
 	"strings"
 )
 
-// This file holds constructors for the kinds of messages of PROTOCOL 7.5 other than text.
+// Message is a message the server delivers to the client through
+// webwxsync's AddMsgList (PROTOCOL 7). Ids are stable ids; the server
+// turns them into the session's UserNames when it serves the message.
+type Message struct {
+	// From is the sender: a contact, "self" for a message sent from the
+	// phone, or in a group the member who wrote. It may be "" only for a
+	// group system message.
+	From string
+	// To is the receiver; "" means self.
+	To string
+	// Group is the group of a group message, "" otherwise. For a message
+	// from a member FromUserName is then the group and Content starts with
+	// "@<member UserName>:<br/>" (PROTOCOL 7.4); for a message From self it
+	// goes from self to the group, without a prefix.
+	Group string
+	// Type is the MsgType (1 text, 3 image, 49 app, 51 status notify,
+	// 10000 system, ...); 0 means 1.
+	Type int
+	// Text is plain text for Type 1 and 10000: the server HTML-escapes
+	// & < > " ', turns "\n" into "<br/>" and adds the group sender prefix.
+	Text string
+	// Content, if non-empty, is used verbatim as the wire Content (after
+	// the group prefix), for other types or exact wire tests.
+	Content string
+
+	// MsgID is the server id; 0 means a new one (a 19-digit number above
+	// 2^53). Deliver the same MsgID twice to test de-duplication.
+	MsgID int64
+
+	// Optional wire fields (PROTOCOL 7.1); zero values are sent as zero.
+	AppMsgType       int
+	FileName         string
+	FileSize         int64 // sent as a string, "" when 0
+	MediaID          string
+	URL              string
+	SubMsgType       int
+	OriContent       string
+	VoiceLength      int // ms
+	PlayLength       int // s
+	ImgWidth         int
+	ImgHeight        int
+	StatusNotifyCode int
+	// StatusNotifyUserName lists stable ids, sent as comma-separated
+	// UserNames.
+	StatusNotifyUserName []string
+	HasProductID         int
+
+	// RecommendInfo describes the person behind a friend request (Type
+	// 37); its zero value sends an empty RecommendInfo, as for other
+	// messages.
+	RecommendInfo RecommendInfo
+}
+
+// RecommendInfo is the RecommendInfo of a message (PROTOCOL 7.5): the person
+// behind a friend request. The server sends ID as the person's session
+// UserName and fills NickName, Sex, Province and City from the account
+// when they are empty. A delivered Type 37 message with a RecommendInfo is
+// a pending request, which webwxverifyuser (Opcode 3) accepts when it
+// presents the UserName and Ticket.
+type RecommendInfo struct {
+	ID       string // stable id of the person; "" means no RecommendInfo
+	NickName string // wire form
+	Content  string // the greeting, plain text
+	Ticket   string // the verify ticket ("v2_...@stranger")
+	Alias    string
+	Province string
+	City     string
+	Sex      int
+	Scene    int // 30 for a request found by WeChat ID or phone number
+	OpCode   int // 2 for a request
+}
+
+// Text returns a text message from the stable id from to self.
+func Text(from, text string) Message {
+	return Message{From: from, Type: 1, Text: text}
+}
+
+// GroupText returns a text message written by the member from in group.
+func GroupText(group, from, text string) Message {
+	return Message{Group: group, From: from, Type: 1, Text: text}
+}
+
+// The constructors below build the kinds of messages of PROTOCOL 7.5 other than text.
 // Each returns a Message from the stable id from to self, with the wire fields and the
 // HTML-escaped XML Content the real server sends for that kind. To have one arrive in a
 // group, set Group on the result (and From to the member who sent it):

@@ -1,7 +1,6 @@
 package wechattest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,10 +16,11 @@ import (
 
 // A Server is an in-memory fake of the Web WeChat servers: the login, main,
 // file and push hosts of PROTOCOL.md. It opens no sockets and runs no
-// goroutines of its own; requests reach it through [Server.Client] or
-// [Server.ServeHTTP]. Tests drive the phone side with [Server.ConfirmLogin],
-// [Server.Deliver] and friends, and inspect what the client did with
-// [Server.Sent], [Server.Uploads] and [Server.Requests].
+// goroutines of its own; requests reach it through [Server.Client],
+// [Server.ServeHTTP] or a [Proxy]. Tests drive the phone side with
+// [Server.ConfirmLogin], [Server.Deliver] and friends (driver.go), inject
+// failures with [Server.Inject] (faults.go), and inspect what the client did
+// with [Server.Sent], [Server.Uploads] and [Server.Requests].
 //
 // A Server is safe for concurrent use by multiple goroutines.
 type Server struct {
@@ -41,7 +40,7 @@ type Server struct {
 	qrs     map[string]*qrCode // by uuid
 	qrList  []*qrCode          // in the order jslogin issued them
 	intent  phoneIntent        // phone actions waiting for the next QR
-	refusal *refusal           // next webwxnewloginpage answer, if set
+	refusal *loginRefusal      // next webwxnewloginpage answer, if set
 	tickets map[string]*qrCode // login tickets by value
 
 	logins   int        // sessions created so far
@@ -65,6 +64,8 @@ type config struct {
 	pageSize  int
 	batchSize int
 	banned    bool
+	logf      func(format string, args ...any)
+	fail      func(format string, args ...any)
 	files     fileConfig // media_upload.go
 }
 
@@ -116,6 +117,30 @@ func WithSyncBatchSize(n int) Option {
 // value of PROTOCOL 4.5.
 func WithWebLoginBanned() Option {
 	return func(c *config) { c.banned = true }
+}
+
+// WithLogf makes the server explain itself through logf, typically a
+// test's t.Logf: every refusal with its code and reason, every injected
+// fault it serves, and every request for a path or host it does not serve.
+// logf is called with the server's lock held, so it must not call the
+// server; it is not called once [Server.Close] has been called, so a
+// server closed before its test ends never logs after it. A nil logf, the
+// default, means silence.
+func WithLogf(logf func(format string, args ...any)) Option {
+	return func(c *config) { c.logf = logf }
+}
+
+// WithStrict makes every request for a path or host the server does not
+// serve call fail, typically a test's t.Errorf, besides being answered as
+// the real server would (a 404 page, or a transport error for a host that is
+// not a Web WeChat host): a client that calls an endpoint the fake does not
+// know then fails its test instead of passing on a quiet 404. fail is
+// called like the logf of [WithLogf], with the lock held and never after
+// [Server.Close]; it must be safe to call from any goroutine (t.Errorf is,
+// t.Fatalf is not). A nil fail, the default, means such requests are only
+// logged.
+func WithStrict(fail func(format string, args ...any)) Option {
+	return func(c *config) { c.fail = fail }
 }
 
 // NewServer returns a Server ready to serve, configured by opts. It panics
@@ -185,97 +210,11 @@ func (s *Server) Client() *http.Client {
 // wrapped in the transport error of requests made after [Server.Close].
 var ErrClosed = errors.New("wechattest: server closed")
 
-// transport routes requests to a Server in memory.
-type transport struct{ s *Server }
-
-// RoundTrip implements http.RoundTripper.
-func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
-	var body []byte
-	if req.Body != nil {
-		body, err = readBody(req.Body, req.ContentLength)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	host := canonicalHost(req.URL.Host)
-	if !isWeChatHost(host) {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("wechattest: no route to host %q", host)}
-	}
-	if err := t.s.reachable(host); err != nil {
-		return nil, err
-	}
-	sr := req.Clone(req.Context())
-	sr.Host = host
-	sr.RequestURI = req.URL.RequestURI()
-	sr.RemoteAddr = "192.0.2.1:1234"
-	sr.Body = &memBody{bytes.NewReader(body), body}
-	sr.ContentLength = int64(len(body))
-	if sr.Header == nil {
-		sr.Header = make(http.Header)
-	}
-
-	rec := httptest.NewRecorder()
-	if aborted := serveCatchingAbort(t.s, rec, sr); aborted {
-		if err := req.Context().Err(); err != nil {
-			return nil, err
-		}
-		if err := t.s.reachable(host); err != nil {
-			return nil, err
-		}
-		if rec.Flushed {
-			// The headers and part of the body went out before the
-			// connection dropped (FaultReset): the body breaks off.
-			resp = rec.Result()
-			resp.Body = &cutBody{data: rec.Body.Bytes()}
-			resp.Request = req
-			return resp, nil
-		}
-		return nil, &net.OpError{Op: "read", Net: "tcp", Err: errors.New("wechattest: connection reset by peer")}
-	}
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	resp = rec.Result()
-	resp.Request = req
-	return resp, nil
-}
-
-// serveCatchingAbort calls s.ServeHTTP and reports whether the handler
-// aborted with http.ErrAbortHandler (a dropped connection).
-func serveCatchingAbort(s *Server, w http.ResponseWriter, r *http.Request) (aborted bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler {
-				panic(v)
-			}
-			aborted = true
-		}
-	}()
-	s.ServeHTTP(w, r)
-	return false
-}
-
-// reachable returns the transport error for a request to host, or nil.
-func (s *Server) reachable(host string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return &net.OpError{Op: "dial", Net: "tcp", Err: ErrClosed}
-	}
-	if s.unreachable[host] {
-		return &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("wechattest: host %s is unreachable", host)}
-	}
-	return nil
-}
-
-// ServeHTTP serves one request, routed on r.Host and the path. Requests
-// that a real server would not answer (after [Server.Close], or for a host
-// made unreachable) abort with http.ErrAbortHandler, which net/http turns
-// into a dropped connection.
+// ServeHTTP serves one request, routed on r.Host (or r.URL.Host) and the
+// path, as the real hosts would answer it. Every request is recorded
+// ([Server.Requests]). Requests that a real server would not answer (after
+// [Server.Close], or for a host made unreachable) abort with
+// http.ErrAbortHandler, which net/http turns into a dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if host == "" {
@@ -286,67 +225,85 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		body = requestBody(r)
 	}
+	sw := &statusWriter{ResponseWriter: w}
+	x := &exchange{w: sw, r: r, host: host, body: body, ep: endpointOf(host, r.URL.Path)}
 
 	s.mu.Lock()
 	if s.closed || s.unreachable[host] {
 		s.mu.Unlock()
 		panic(http.ErrAbortHandler)
 	}
+	x.idx = len(s.requests)
 	s.requests = append(s.requests, Request{
-		Method: r.Method,
-		Host:   host,
-		Path:   r.URL.Path,
-		Query:  r.URL.Query(),
-		Header: r.Header.Clone(),
-		Body:   s.loggedBody(r.URL.Path, body),
+		Method:   r.Method,
+		Host:     host,
+		Path:     r.URL.Path,
+		Endpoint: x.ep,
+		Query:    r.URL.Query(),
+		Header:   r.Header.Clone(),
+		Body:     s.loggedBody(r.URL.Path, body),
 	})
+	f := s.takeFaultLocked(x)
 	s.mu.Unlock()
-	if s.serveFault(w, r, host, body) {
+	defer s.recordStatus(x, sw)
+
+	if f != nil {
+		s.serveFault(x, f)
 		return
 	}
+	s.route(x)
+}
 
-	const cgi = "/cgi-bin/mmwebwx-bin/"
-	path := r.URL.Path
-	switch role := hostRole(host); {
-	case role == roleLogin && path == "/jslogin":
-		s.serveJSLogin(w, r)
-	case role == roleLogin && path == cgi+"login":
-		s.serveLoginPoll(w, r, host)
-	case role == roleLogin && strings.HasPrefix(path, "/qrcode/"):
-		s.serveQRImage(w, r)
-	case role == rolePush && path == cgi+"synccheck":
-		s.serveSyncCheck(w, r, host)
-	case role == roleFile && path == cgi+"webwxuploadmedia":
-		s.serveUpload(w, r, host, body)
-	case role == roleFile && path == cgi+"webwxgetmedia":
-		s.serveGetMedia(w, r, host)
-	case role == roleMain && path == cgi+"webwxcheckupload":
-		s.serveJSON(w, r, host, body, checkUploadEndpoint)
-	case role == roleMain && isMediaEndpoint(strings.TrimPrefix(path, cgi)):
-		s.serveMedia(w, r, host, strings.TrimPrefix(path, cgi))
-	case role == roleMain && path == cgi+"webwxnewloginpage":
-		s.serveNewLoginPage(w, r, host)
-	case role == roleMain && path == cgi+"webwxlogout":
-		s.serveLogout(w, r, host)
-	case role == roleMain && path == cgi+"webwxpushloginurl":
-		s.servePushLogin(w, r, host)
-	case role == roleMain && path == cgi+"webwxgetcontact":
-		s.serveGetContact(w, r, host)
-	case role == roleMain && strings.HasPrefix(path, cgi):
-		ep, ok := jsonEndpointFor(strings.TrimPrefix(path, cgi))
-		if !ok {
-			notFound(w)
+// route serves x with the handler of its endpoint.
+func (s *Server) route(x *exchange) {
+	switch x.ep {
+	case "jslogin":
+		s.serveJSLogin(x)
+	case "login":
+		s.serveLoginPoll(x)
+	case "qrcode":
+		s.serveQRImage(x)
+	case "webwxnewloginpage":
+		s.serveNewLoginPage(x)
+	case "webwxpushloginurl":
+		s.servePushLogin(x)
+	case "webwxlogout":
+		s.serveLogout(x)
+	case "synccheck":
+		s.serveSyncCheck(x)
+	case "webwxgetcontact":
+		s.serveGetContact(x)
+	case "webwxuploadmedia":
+		s.serveUpload(x)
+	case "webwxgetmedia":
+		s.serveGetMedia(x)
+	case "":
+		s.serveUnknown(x)
+	default:
+		if isMediaEndpoint(x.ep) {
+			s.serveMedia(x)
 			return
 		}
-		s.serveJSON(w, r, host, body, ep)
-	default:
-		notFound(w)
+		ep, _ := jsonEndpointFor(x.ep)
+		s.serveJSON(x, ep)
 	}
+}
+
+// serveUnknown answers a path no host of the server serves: 404 with a
+// small HTML page, as the real hosts do. It is logged, and fails the test
+// with [WithStrict].
+func (s *Server) serveUnknown(x *exchange) {
+	s.mu.Lock()
+	s.noteLocked(x, 0, "no such endpoint on this host")
+	s.unknownLocked("%s https://%s%s: no such endpoint on this host; answered 404", x.r.Method, x.host, x.r.URL.Path)
+	s.mu.Unlock()
+	notFound(x.w)
 }
 
 // Close shuts the server down: held long polls end at once with a
 // transport error, and every later request fails like a request to a
-// closed server. Close is idempotent.
+// closed server. After Close the server no longer logs. Close is
+// idempotent.
 func (s *Server) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -369,24 +326,140 @@ func (s *Server) SetUnreachable(host string, down bool) {
 	s.broadcastLocked()
 }
 
-// Request is one request as the server received it.
+// Request is one request as the server received it, and how it answered.
 type Request struct {
 	Method string
 	Host   string // without port
 	Path   string
-	Query  url.Values
-	Header http.Header // including the Cookie header the jar added
-	Body   []byte
+	// Endpoint names what the request was for, as [Server.Inject] names it:
+	// the last element of the path ("webwxsync", "synccheck", "login" for
+	// the login poll), "jslogin", or "qrcode". It is "" for a path the
+	// server does not serve.
+	Endpoint string
+	Query    url.Values
+	Header   http.Header // including the Cookie header the jar added
+	Body     []byte
+
+	// Status is the HTTP status of the answer; 0 while the request is
+	// held, or when the connection dropped before the status was sent.
+	Status int
+	// Ret is the code of a refusal, as the answer carries it: the
+	// BaseResponse.Ret, the synccheck retcode, the window.code of the
+	// login poll, the <ret> of webwxnewloginpage, the ret of
+	// webwxpushloginurl; or the code a [FaultCode] answered. It is 0 for
+	// an answer that refused nothing, and for refusals that carry no code
+	// (a 404 page, an empty media answer).
+	Ret int
+	// Reason says why the server refused the request, in words; it is ""
+	// if the server did not refuse it.
+	Reason string
+	// Fault is the fault injected into this request's answer, 0 if none.
+	Fault Fault
 }
 
+// Refused reports whether the server refused the request (Reason is set).
+func (r Request) Refused() bool { return r.Reason != "" }
+
 // Requests returns every request the server has received so far, in
-// arrival order (held long polls included). The slices are shared with the
-// server and must not be modified.
+// arrival order (held long polls included), with what the server answered.
+// The slices and maps are shared with the server and must not be modified.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
 }
+
+// exchange is one request being served.
+type exchange struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	host string // canonical, without port
+	body []byte
+	ep   string // endpoint name, "" if unknown
+	idx  int    // index of its Request in Server.requests
+
+	// mod is a fault that changes the real answer (FaultResend,
+	// FaultSyncKeyBack, FaultSyncKeyEmpty), taken by the handler when it
+	// has an answer to change; skew is the FaultClockSkew of the answer.
+	mod  *injected
+	skew time.Duration
+}
+
+// now is the time as the server's clock tells it for this answer.
+func (x *exchange) now() time.Time { return time.Now().Add(x.skew) }
+
+// noteLocked records a refusal of x: the code its answer carries (0 for
+// none) and the reason, and logs it; s.mu must be held.
+func (s *Server) noteLocked(x *exchange, ret int, reason string) {
+	rq := &s.requests[x.idx]
+	rq.Ret, rq.Reason = ret, reason
+	if ret != 0 {
+		s.logfLocked("refused %s https://%s%s with %d: %s", x.r.Method, x.host, x.r.URL.Path, ret, reason)
+	} else {
+		s.logfLocked("refused %s https://%s%s: %s", x.r.Method, x.host, x.r.URL.Path, reason)
+	}
+}
+
+// note is noteLocked for callers that do not hold s.mu.
+func (s *Server) note(x *exchange, ret int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noteLocked(x, ret, reason)
+}
+
+// logfLocked logs through WithLogf; s.mu must be held.
+func (s *Server) logfLocked(format string, args ...any) {
+	if s.cfg.logf != nil && !s.closed {
+		s.cfg.logf("wechattest: "+format, args...)
+	}
+}
+
+// unknownLocked reports a request for a path or host the server does not
+// serve: logged, and a failure with WithStrict; s.mu must be held.
+func (s *Server) unknownLocked(format string, args ...any) {
+	s.logfLocked(format, args...)
+	if s.cfg.fail != nil && !s.closed {
+		s.cfg.fail("wechattest: strict: "+format, args...)
+	}
+}
+
+// recordStatus stores the status x was answered with.
+func (s *Server) recordStatus(x *exchange, sw *statusWriter) {
+	s.mu.Lock()
+	s.requests[x.idx].Status = sw.status
+	s.mu.Unlock()
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher, for the faults that send part of a body.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // broadcastLocked wakes every waiter; s.mu must be held.
 func (s *Server) broadcastLocked() {
@@ -418,6 +491,31 @@ func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
+// sleep waits d, or until the request's context ends, the server closes or
+// host becomes unreachable; it reports whether the whole d passed. Its timer
+// runs in the caller's goroutine, so inside a testing/synctest bubble d
+// takes no real time.
+func (s *Server) sleep(x *exchange, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		gone := s.closed || s.unreachable[x.host]
+		wake := s.wake
+		s.mu.Unlock()
+		if gone {
+			return false
+		}
+		select {
+		case <-t.C:
+			return true
+		case <-wake:
+		case <-x.r.Context().Done():
+			return false
+		}
+	}
+}
+
 // nextSerial returns a new number for deterministic ids; s.mu must be held.
 func (s *Server) nextSerial() int64 {
 	s.serial++
@@ -442,6 +540,53 @@ func writeJS(w http.ResponseWriter, body string) {
 func writeJSONBody(w http.ResponseWriter, b []byte) {
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write(b)
+}
+
+// The endpoints, by host role (PROTOCOL 2).
+const cgi = "/cgi-bin/mmwebwx-bin/"
+
+// endpointOf names the endpoint a request for path on host is for, or "".
+func endpointOf(host, path string) string {
+	role := hostRole(host)
+	if role == roleLogin {
+		switch {
+		case path == "/jslogin":
+			return "jslogin"
+		case strings.HasPrefix(path, "/qrcode/"):
+			return "qrcode"
+		}
+	}
+	name, ok := strings.CutPrefix(path, cgi)
+	if !ok {
+		return ""
+	}
+	switch role {
+	case roleLogin:
+		// IC asks the login host for the push login (PROTOCOL 4.6).
+		if name == "login" || name == "webwxpushloginurl" {
+			return name
+		}
+	case rolePush:
+		if name == "synccheck" {
+			return name
+		}
+	case roleFile:
+		if name == "webwxuploadmedia" || name == "webwxgetmedia" {
+			return name
+		}
+	case roleMain:
+		switch name {
+		case "webwxnewloginpage", "webwxlogout", "webwxpushloginurl", "webwxgetcontact":
+			return name
+		}
+		if isMediaEndpoint(name) {
+			return name
+		}
+		if _, ok := jsonEndpointFor(name); ok {
+			return name
+		}
+	}
+	return ""
 }
 
 // Host roles (PROTOCOL 2).
@@ -477,8 +622,12 @@ func isMainHost(h string) bool {
 	return false
 }
 
-func isWeChatHost(h string) bool {
-	return hostRole(h) != roleNone
+// IsWeChatHost reports whether host (a name, with or without a port) is one
+// of the Web WeChat hosts the server serves: the main hosts, their login.,
+// file., file2., webpush. and webpush2. hosts, and the legacy hosts of
+// PROTOCOL 2.2.
+func IsWeChatHost(host string) bool {
+	return hostRole(canonicalHost(host)) != roleNone
 }
 
 // hostRole classifies a host name (lower case, no port).
@@ -543,4 +692,10 @@ func canonicalHost(h string) string {
 		h = host
 	}
 	return strings.ToLower(h)
+}
+
+// hostError is the transport error of a request for a host the server does
+// not serve.
+func hostError(host string) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("wechattest: no route to host %q: not a Web WeChat host", host)}
 }

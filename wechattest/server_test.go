@@ -465,3 +465,72 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, seen, n)
 }
+
+// TestDiagnostics: Requests records the endpoint, status, code and reason
+// of each answer; WithLogf explains refusals; WithStrict fails on unknown
+// paths and hosts; after Close nothing is logged.
+func TestDiagnostics(t *testing.T) {
+	var log, fails logSink
+	h := loggedIn(t, WithLogf(log.logf), WithStrict(fails.logf))
+	before := len(h.s.Requests())
+	h.sendText(h.selfUN, "to myself", "1")
+	r := h.last("webwxsendmsg")
+	assert.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, 1204, r.Ret)
+	assert.True(t, r.Refused())
+	assert.Equal(t, "Msg.ToUserName is self; send to filehelper (PROTOCOL 8.1)", r.Reason)
+	assert.Contains(t, log.String(), "wechattest: refused POST https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxsendmsg with 1204: Msg.ToUserName is self")
+	assert.Empty(t, fails.String(), "refusals are no failures")
+
+	ok := h.sendText("filehelper", "fine", "2")
+	require.Equal(t, 0, ok.BaseResponse.Ret)
+	r = h.last("webwxsendmsg")
+	assert.False(t, r.Refused())
+	assert.Zero(t, r.Ret)
+
+	h.get("https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxnosuch?x=1")
+	r = h.last("")
+	assert.Equal(t, http.StatusNotFound, r.Status)
+	assert.Equal(t, "/cgi-bin/mmwebwx-bin/webwxnosuch", r.Path)
+	assert.Contains(t, fails.String(), "wechattest: strict: GET https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxnosuch: no such endpoint")
+
+	_, err := h.hc.Get("https://res.wx.qq.com/a.png")
+	require.Error(t, err)
+	assert.Contains(t, fails.String(), "res.wx.qq.com")
+	assert.Len(t, h.s.Requests(), before+3, "the host that is not served never reaches the server")
+
+	h.s.Close()
+	n := len(log.String())
+	h.hc.Get("https://wx2.qq.com/cgi-bin/mmwebwx-bin/webwxnosuch")
+	assert.Len(t, log.String(), n, "silent after Close")
+}
+
+// TestRequestEndpoints: the names of Request.Endpoint.
+func TestRequestEndpoints(t *testing.T) {
+	for _, tt := range []struct{ host, path, want string }{
+		{"login.wx.qq.com", "/jslogin", "jslogin"},
+		{"login.weixin.qq.com", "/qrcode/abc==", "qrcode"},
+		{"login.wx.qq.com", "/cgi-bin/mmwebwx-bin/login", "login"},
+		{"login.weixin.qq.com", "/cgi-bin/mmwebwx-bin/webwxpushloginurl", "webwxpushloginurl"},
+		{"webpush.wx2.qq.com", "/cgi-bin/mmwebwx-bin/synccheck", "synccheck"},
+		{"file.wx2.qq.com", "/cgi-bin/mmwebwx-bin/webwxuploadmedia", "webwxuploadmedia"},
+		{"wx2.qq.com", "/cgi-bin/mmwebwx-bin/webwxsync", "webwxsync"},
+		{"wx2.qq.com", "/cgi-bin/mmwebwx-bin/webwxgetmsgimg", "webwxgetmsgimg"},
+		{"wx2.qq.com", "/cgi-bin/mmwebwx-bin/synccheck", ""},
+		{"wx2.qq.com", "/jslogin", ""},
+		{"example.com", "/cgi-bin/mmwebwx-bin/webwxsync", ""},
+	} {
+		assert.Equal(t, tt.want, endpointOf(tt.host, tt.path), "%s%s", tt.host, tt.path)
+	}
+	for _, ep := range faultEndpoints {
+		known := false
+		for _, host := range []string{"login.wx.qq.com", "wx2.qq.com", "file.wx2.qq.com", "webpush.wx2.qq.com"} {
+			for _, path := range []string{"/" + ep, "/qrcode/x", "/cgi-bin/mmwebwx-bin/" + ep} {
+				known = known || endpointOf(host, path) == ep
+			}
+		}
+		assert.True(t, known, "the fault endpoint %s is served", ep)
+	}
+	assert.True(t, IsWeChatHost("WX2.qq.com:443"))
+	assert.False(t, IsWeChatHost("qq.com"))
+}

@@ -1,11 +1,11 @@
 package wechattest
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,8 +20,8 @@ type session struct {
 	mainHost   string
 	uin        int64
 	sid        string
-	xmlSkey    string // skey of the newloginpage XML, valid for webwxinit only
-	skey       string // current skey
+	xmlSkey    string // skey of the newloginpage XML
+	skey       string // SKey webwxinit issued; xmlSkey until then
 	passTicket string // percent-encoded, as in the XML
 	dataTicket string
 	uvid       string
@@ -37,11 +37,20 @@ type session struct {
 	ids   map[string]string // UserName -> stable id
 	encry map[string]string // group id -> EncryChatRoomId
 
-	base   int64   // SyncKey key 1 before the first event
-	acked  int64   // highest key 1 a webwxsync request carried
-	events []event // event log; events[i] has sequence base+i+1
+	base      int64   // SyncKey key 1 before the first event
+	acked     int64   // highest key 1 a webwxsync request carried
+	events    []event // event log; events[i] has sequence base+i+1
+	lastBatch []int64 // sequences of the messages of the last webwxsync answer (FaultResend)
 
 	uploads map[string]*partialUpload // chunked uploads in progress
+	done    map[string]obj            // answers of completed uploads, for a repeated last chunk
+}
+
+// validSkey reports whether k is a skey of the session: the SKey webwxinit
+// issued, or the skey of the login XML, which the real server keeps
+// accepting after webwxinit (openwechat and ItChat keep using it).
+func (ss *session) validSkey(k string) bool {
+	return k != "" && (k == ss.skey || k == ss.xmlSkey)
 }
 
 // head is the sequence of the last event of the log.
@@ -69,6 +78,19 @@ func (ss *session) userName(id string) string {
 	ss.names[id] = un
 	ss.ids[un] = id
 	return un
+}
+
+// assign gives the new entity id of kind k its UserName in the session.
+func (ss *session) assign(id string, k kind) {
+	if _, ok := ss.names[id]; ok {
+		return
+	}
+	un := newUserName(ss.no, id, k)
+	ss.names[id] = un
+	ss.ids[un] = id
+	if k == kindGroup {
+		ss.encry[id] = "@" + hashHex(32, "encry", strconv.Itoa(ss.no), id)
+	}
 }
 
 // syncKeyVals returns the values of SyncKey keys 2, 3 and 1000.
@@ -103,7 +125,7 @@ func zeroSyncKey() obj { return obj{{"Count", 0}, {"List", arr{}}} }
 
 // newSessionLocked logs a new session in; s.mu must be held. A session that
 // was still live ends with 1101, as when the account logs in elsewhere.
-func (s *Server) newSessionLocked(desktop bool) *session {
+func (s *Server) newSessionLocked(desktop bool, now time.Time) *session {
 	if old := s.sess; old != nil && old.ended == 0 {
 		old.ended = 1101
 	}
@@ -122,12 +144,13 @@ func (s *Server) newSessionLocked(desktop bool) *session {
 		uvid:       hashHex(32, "uvid", salt),
 		authTicket: alnum(60, "auth", salt) + "/" + alnum(26, "auth2", salt) + "=",
 		desktop:    desktop,
-		loginTime:  time.Now(),
+		loginTime:  now,
 		names:      make(map[string]string),
 		ids:        make(map[string]string),
 		encry:      make(map[string]string),
 		base:       636444437 + int64(no)*1000000,
 		uploads:    make(map[string]*partialUpload),
+		done:       make(map[string]obj),
 	}
 	ss.skey = ss.xmlSkey
 	ss.acked = ss.base
@@ -154,45 +177,31 @@ func (s *Server) newSessionLocked(desktop bool) *session {
 	return ss
 }
 
-// EndSession makes the server end the current session with retcode
-// (1100: logged out on the phone; 1101: logged in elsewhere or expired;
-// 1102: cookie check failed). Held and later synccheck requests answer
-// window.synccheck={retcode:"<retcode>",selector:"0"}, and every JSON call
-// answers BaseResponse.Ret retcode with the zeroed body of PROTOCOL 14.6.
-// EndSession does nothing before the first login.
-func (s *Server) EndSession(retcode int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sess == nil {
-		return
+// sessionByCookiesLocked returns the session, current or ended, whose
+// wxuin and wxsid cookies the request carries, or nil.
+func (s *Server) sessionByCookiesLocked(r *http.Request) *session {
+	for i := len(s.sessions) - 1; i >= 0; i-- {
+		if checkCookies(r, s.sessions[i]) {
+			return s.sessions[i]
+		}
 	}
-	s.sess.ended = retcode
-	s.broadcastLocked()
-}
-
-// WaitOnline waits until a client has called webwxinit and then
-// webwxstatusnotify with Code 3 in the current session. It returns
-// ctx.Err() if ctx ends first, and [ErrClosed] once the server is closed.
-func (s *Server) WaitOnline(ctx context.Context) error {
-	return s.waitFor(ctx, func() bool { return s.sess != nil && s.sess.online && s.sess.ended == 0 })
+	return nil
 }
 
 // checkCookies reports whether the request carries the wxuin and wxsid
 // cookies of ss.
-func checkCookies(r *http.Request, ss *session) (present, match bool) {
-	var uinOK, sidOK, uinSeen, sidSeen bool
+func checkCookies(r *http.Request, ss *session) bool {
+	var uinOK, sidOK bool
 	uin := strconv.FormatInt(ss.uin, 10)
 	for _, c := range r.Cookies() {
 		switch c.Name {
 		case "wxuin":
-			uinSeen = true
 			uinOK = uinOK || c.Value == uin
 		case "wxsid":
-			sidSeen = true
 			sidOK = sidOK || c.Value == ss.sid
 		}
 	}
-	return uinSeen && sidSeen, uinOK && sidOK
+	return uinOK && sidOK
 }
 
 // cookieValue returns the value of the first cookie named name, or "".
@@ -203,51 +212,318 @@ func cookieValue(r *http.Request, name string) string {
 	return ""
 }
 
-// sessionByCookiesLocked returns the session, current or ended, whose
-// wxuin and wxsid cookies the request carries, or nil.
-func (s *Server) sessionByCookiesLocked(r *http.Request) *session {
-	for i := len(s.sessions) - 1; i >= 0; i-- {
-		if _, ok := checkCookies(r, s.sessions[i]); ok {
-			return s.sessions[i]
-		}
-	}
-	return nil
+// refusal is a handler's reason to refuse a request: the code its answer
+// carries and why (recorded in [Request.Ret] and [Request.Reason]).
+type refusal struct {
+	ret    int
+	reason string
 }
 
-// authLocked checks a main-host call: the wxuin/wxsid cookies must name a
-// session, the host must be its main host (else 1100), and the session must
-// be live (else the retcode it ended with, e.g. 1101 after a login
-// elsewhere). It returns the session, or the Ret to answer.
-func (s *Server) authLocked(r *http.Request, host string) (*session, int) {
-	ss := s.sessionByCookiesLocked(r)
-	if ss == nil || host != ss.mainHost {
-		return nil, 1100
-	}
-	if ss.ended != 0 {
-		return nil, ss.ended
-	}
-	return ss, 0
+func refuse(ret int, format string, args ...any) *refusal {
+	return &refusal{ret: ret, reason: fmt.Sprintf(format, args...)}
 }
 
-// checkBase checks the BaseRequest of a JSON body against ss. With
-// initCall, Skey may also be "" or the skey of the newloginpage XML.
-func checkBase(ss *session, req jobj, initCall bool) int {
+// authLocked checks a call of a session host: the wxuin/wxsid cookies must
+// name a session (else 1100: without cookies the server answers 1100,
+// PROTOCOL 3.6), the host must be its main host (else 1100: the session
+// lives on the host of the redirect, PROTOCOL 2.2), and the session must be
+// live (else the code it ended with, PROTOCOL 12.5).
+func (s *Server) authLocked(x *exchange) (*session, *refusal) {
+	ss := s.sessionByCookiesLocked(x.r)
+	switch {
+	case ss == nil:
+		return nil, refuse(1100, "no wxuin and wxsid cookies of a session (PROTOCOL 3.6)")
+	case x.host != ss.mainHost:
+		return nil, refuse(1100, "the session's main host is %s, not this one (PROTOCOL 2.2)", ss.mainHost)
+	case ss.ended != 0:
+		return nil, refuse(ss.ended, "the session has ended with %d (PROTOCOL 12.5)", ss.ended)
+	}
+	return ss, nil
+}
+
+// checkBase checks the BaseRequest of a JSON body against ss (PROTOCOL
+// 3.2): Uin (a number or a numeric string), Sid and Skey must be the
+// session's, else Ret 1100 as for stale credentials (PROTOCOL 5.1).
+// DeviceID is not checked (PROTOCOL 14.23). With initCall, Skey may also be
+// "" (PROTOCOL 3.2).
+func checkBase(ss *session, req jobj, initCall bool) *refusal {
 	br, ok := req.obj("BaseRequest")
 	if !ok {
-		return 1100
+		return refuse(1100, "no BaseRequest object (PROTOCOL 3.2; keys are case-sensitive, 3.7)")
 	}
-	uin, ok := br.num("Uin")
-	if !ok || uin != ss.uin {
-		return 1100
+	if uin, ok := br.num("Uin"); !ok || uin != ss.uin {
+		return refuse(1100, "BaseRequest.Uin is not the session's uin")
 	}
 	if sid, _ := br.str("Sid"); sid != ss.sid {
-		return 1100
+		return refuse(1100, "BaseRequest.Sid is not the session's sid")
 	}
 	skey, _ := br.str("Skey")
-	if skey == ss.skey || initCall && (skey == "" || skey == ss.xmlSkey) {
-		return 0
+	if ss.validSkey(skey) || initCall && skey == "" {
+		return nil
 	}
-	return 1100
+	return refuse(1100, "BaseRequest.Skey is not a skey of the session")
+}
+
+// call is one JSON call on the main host that passed the session checks.
+type call struct {
+	*exchange
+	ss  *session
+	req jobj
+}
+
+// jsonEndpoint describes a JSON endpoint of the main host.
+type jsonEndpoint struct {
+	zero     func(ret int) obj // the zeroed error body (PROTOCOL 14.6)
+	initCall bool              // webwxinit's skey rule
+	compact  bool              // answer in the one-line layout
+	handle   func(s *Server, c *call) (obj, *refusal)
+}
+
+// jsonEndpointFor returns the JSON endpoint named name.
+func jsonEndpointFor(name string) (jsonEndpoint, bool) {
+	switch name {
+	case "webwxinit":
+		return jsonEndpoint{zero: zeroInit, initCall: true, handle: (*Server).handleInit}, true
+	case "webwxstatusnotify":
+		return jsonEndpoint{zero: zeroMsgID, compact: true, handle: (*Server).handleStatusNotify}, true
+	case "webwxstatreport":
+		return jsonEndpoint{zero: zeroBase, compact: true, handle: (*Server).handleStatReport}, true
+	case "webwxbatchgetcontact":
+		return jsonEndpoint{zero: zeroBatch, handle: (*Server).handleBatchGetContact}, true
+	case "webwxsync":
+		return jsonEndpoint{zero: zeroSync, handle: (*Server).handleSync}, true
+	case "webwxrevokemsg":
+		return jsonEndpoint{zero: zeroRevoke, compact: true, handle: (*Server).handleRevoke}, true
+	case "webwxcheckupload":
+		return jsonEndpoint{zero: zeroCheckUpload, handle: (*Server).handleCheckUpload}, true
+	}
+	if ep, ok := opEndpointFor(name); ok {
+		return ep, true
+	}
+	if rule, ok := sendRuleFor(name); ok {
+		return jsonEndpoint{zero: zeroSend, compact: true, handle: func(s *Server, c *call) (obj, *refusal) {
+			return s.handleSend(c, name, rule)
+		}}, true
+	}
+	return jsonEndpoint{}, false
+}
+
+// serveJSON runs the checks every JSON call of the main host goes through,
+// then the endpoint: the session checks of authLocked, a JSON body (else Ret
+// 1200, the parse error of PROTOCOL 13), and the BaseRequest of checkBase.
+// A refusal answers the endpoint's full body with zero values (PROTOCOL
+// 14.6).
+func (s *Server) serveJSON(x *exchange, ep jsonEndpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp, rf := s.jsonLocked(x, ep)
+	if rf != nil {
+		s.noteLocked(x, rf.ret, rf.reason)
+		writeJSONBody(x.w, multiline(ep.zero(rf.ret)))
+		return
+	}
+	if ep.compact {
+		writeJSONBody(x.w, compact(resp))
+	} else {
+		writeJSONBody(x.w, multiline(resp))
+	}
+}
+
+func (s *Server) jsonLocked(x *exchange, ep jsonEndpoint) (obj, *refusal) {
+	ss, rf := s.authLocked(x)
+	if rf != nil {
+		return nil, rf
+	}
+	req, ok := parseRequest(x.body)
+	if !ok {
+		return nil, refuse(1200, "the body is not a JSON object (PROTOCOL 13: 1200 request parse error)")
+	}
+	if rf := checkBase(ss, req, ep.initCall); rf != nil {
+		return nil, rf
+	}
+	return ep.handle(s, &call{exchange: x, ss: ss, req: req})
+}
+
+func zeroBase(ret int) obj { return obj{{"BaseResponse", baseResponse(ret)}} }
+
+func zeroMsgID(ret int) obj {
+	return obj{{"BaseResponse", baseResponse(ret)}, {"MsgID", ""}}
+}
+
+// zeroUser is the empty User of an error body.
+func zeroUser() obj {
+	return obj{
+		{"Uin", 0}, {"UserName", ""}, {"NickName", ""}, {"HeadImgUrl", ""}, {"RemarkName", ""},
+		{"PYInitial", ""}, {"PYQuanPin", ""}, {"RemarkPYInitial", ""}, {"RemarkPYQuanPin", ""},
+		{"HideInputBarFlag", 0}, {"StarFriend", 0}, {"Sex", 0}, {"Signature", ""}, {"AppAccountFlag", 0},
+		{"VerifyFlag", 0}, {"ContactFlag", 0}, {"WebWxPluginSwitch", 0}, {"HeadImgFlag", 0}, {"SnsFlag", 0},
+	}
+}
+
+func zeroInit(ret int) obj {
+	return obj{
+		{"BaseResponse", baseResponse(ret)},
+		{"Count", 0},
+		{"ContactList", arr{}},
+		{"SyncKey", zeroSyncKey()},
+		{"User", zeroUser()},
+		{"ChatSet", ""},
+		{"SKey", ""},
+		{"ClientVersion", 0},
+		{"SystemTime", 0},
+		{"GrayScale", 0},
+		{"InviteStartCount", 0},
+		{"MPSubscribeMsgCount", 0},
+		{"MPSubscribeMsgList", arr{}},
+		{"ClickReportInterval", 0},
+	}
+}
+
+// handleInit answers webwxinit (PROTOCOL 5.1). The first call issues a new
+// SKey; later calls (a client restarting) answer the same one, and a
+// SyncKey whose key 1 is the last one a webwxsync request acknowledged (or,
+// with FaultSyncKeyBack, the session's first one).
+func (s *Server) handleInit(c *call) (obj, *refusal) {
+	ss := c.ss
+	if !ss.inited {
+		ss.inited = true
+		ss.skey = "@crypt_" + hashHex(8, "skey", strconv.Itoa(ss.no)) + "_" + hashHex(32, "skey2", strconv.Itoa(ss.no))
+	}
+	self := s.acct.self
+	contacts := arr{}
+	var chatSet strings.Builder
+	for _, e := range s.initContacts() {
+		contacts = append(contacts, s.entityObj(ss, e))
+		chatSet.WriteString(ss.userName(e.id) + ",")
+	}
+	if len(contacts) > 0 {
+		// The real ChatSet repeats entries and ends with a comma (PROTOCOL 14.25).
+		chatSet.WriteString(ss.userName(s.initContacts()[0].id) + ",")
+	}
+	user := s.contactObj(ss, self)
+	userObj := obj{
+		{"Uin", self.contact.Uin},
+		{"UserName", ss.userName(self.id)},
+		{"NickName", self.contact.NickName},
+		{"HeadImgUrl", user.get("HeadImgUrl")},
+		{"RemarkName", ""},
+		{"PYInitial", ""},
+		{"PYQuanPin", ""},
+		{"RemarkPYInitial", ""},
+		{"RemarkPYQuanPin", ""},
+		{"HideInputBarFlag", 0},
+		{"StarFriend", 0},
+		{"Sex", self.contact.Sex},
+		{"Signature", self.contact.Signature},
+		{"AppAccountFlag", 0},
+		{"VerifyFlag", 0},
+		{"ContactFlag", 0},
+		{"WebWxPluginSwitch", 0},
+		{"HeadImgFlag", 1},
+		{"SnsFlag", 17},
+	}
+	mps := arr{}
+	for _, e := range s.acct.contacts {
+		if e.kind == kindMP && len(mps) < 2 {
+			mps = append(mps, obj{
+				{"UserName", ss.userName(e.id)},
+				{"MPArticleCount", 1},
+				{"MPArticleList", arr{obj{
+					{"Title", "Today in " + html.UnescapeString(e.contact.NickName)},
+					{"Digest", "What happened today"},
+					{"Cover", "https://mmbiz.qpic.cn/mmbiz_jpg/" + hashHex(16, "cover", e.id) + "/0?wx_fmt=jpeg"},
+					{"Url", "http://mp.weixin.qq.com/s?__biz=" + hashHex(12, "biz", e.id) + "&mid=1&idx=1&sn=" + hashHex(32, "sn", e.id) + "#rd"},
+				}}},
+				{"Time", ss.loginTime.Add(c.skew).Unix() - 3600},
+				{"NickName", e.contact.NickName},
+			})
+		}
+	}
+	key1 := ss.acked
+	if s.useModLocked(c.exchange, FaultSyncKeyBack) {
+		key1 = ss.base
+	}
+	return obj{
+		{"BaseResponse", baseResponse(0)},
+		{"Count", len(contacts)},
+		{"ContactList", contacts},
+		{"SyncKey", ss.syncKey(key1)},
+		{"User", userObj},
+		{"ChatSet", chatSet.String()},
+		{"SKey", ss.skey},
+		{"ClientVersion", 369299473},
+		{"SystemTime", c.now().Unix()},
+		{"GrayScale", 1},
+		{"InviteStartCount", 40},
+		{"MPSubscribeMsgCount", len(mps)},
+		{"MPSubscribeMsgList", mps},
+		{"ClickReportInterval", 600000},
+	}, nil
+}
+
+// initContacts are the recent chats of webwxinit's ContactList:
+// filehelper, the unsaved groups and up to ten saved ones, and two friends.
+func (s *Server) initContacts() []*entity {
+	var list []*entity
+	if e := s.acct.byID["filehelper"]; e != nil && e.kind == kindSpecial {
+		list = append(list, e)
+	}
+	saved := 0
+	for _, g := range s.acct.groups {
+		if !g.group.Saved || saved < 10 {
+			list = append(list, g)
+		}
+		if g.group.Saved {
+			saved++
+		}
+	}
+	persons := 0
+	for _, e := range s.acct.contacts {
+		if e.kind == kindPerson && persons < 2 {
+			list = append(list, e)
+			persons++
+		}
+	}
+	return list
+}
+
+// handleStatusNotify answers webwxstatusnotify (PROTOCOL 5.2). No source
+// shows the server refusing one (not even for codes other than 1-5,
+// PROTOCOL 15), so every request that passes the session checks is
+// accepted; Code 3 after webwxinit puts the session online.
+func (s *Server) handleStatusNotify(c *call) (obj, *refusal) {
+	ss := c.ss
+	if code, _ := c.req.num("Code"); code == 3 && ss.inited && !ss.online {
+		ss.online = true
+		s.broadcastLocked()
+	}
+	return obj{{"BaseResponse", baseResponse(0)}, {"MsgID", strconv.FormatInt(s.newMsgIDLocked(), 10)}}, nil
+}
+
+// handleStatReport answers webwxstatreport, the client telemetry of
+// PROTOCOL 11.6 (W4U sends it), with Ret 0 whatever it reports.
+func (s *Server) handleStatReport(*call) (obj, *refusal) {
+	return obj{{"BaseResponse", baseResponse(0)}}, nil
+}
+
+// chatListEventLocked is the MsgType 51 StatusNotifyCode 4 message that
+// carries the phone's chat list after login (PROTOCOL 7.5).
+func (s *Server) chatListEventLocked() event {
+	var ids []string
+	for _, e := range s.initContacts() {
+		ids = append(ids, e.id)
+	}
+	xml := "<msg><op id='4'><username>" + strings.Join(ids, ",") + "</username>" +
+		"<unreadchatlist><chat><username>MomentsUnreadMsgStatus</username><lastreadtime>" +
+		strconv.FormatInt(time.Now().Unix()-600, 10) + "</lastreadtime></chat></unreadchatlist>" +
+		"<unreadfunctionlist></unreadfunctionlist></op></msg>"
+	self := s.acct.self.id
+	return s.newEventLocked(Message{
+		From: self, To: self, Type: 51,
+		Content:              escapeHTML(xml),
+		StatusNotifyCode:     4,
+		StatusNotifyUserName: ids,
+	})
 }
 
 // setCookie writes a Set-Cookie header in the real server's form

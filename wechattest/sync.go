@@ -7,87 +7,8 @@ import (
 	"time"
 )
 
-// Message is a message the server delivers to the client through
-// webwxsync's AddMsgList (PROTOCOL 7). Ids are stable ids; the server
-// turns them into the session's UserNames when it serves the message.
-type Message struct {
-	// From is the sender: a contact, "self" for a message sent from the
-	// phone, or in a group the member who wrote. It may be "" only for a
-	// group system message.
-	From string
-	// To is the receiver; "" means self.
-	To string
-	// Group is the group of a group message, "" otherwise. For a message
-	// from a member FromUserName is then the group and Content starts with
-	// "@<member UserName>:<br/>" (PROTOCOL 7.4); for a message From self it
-	// goes from self to the group, without a prefix.
-	Group string
-	// Type is the MsgType (1 text, 3 image, 49 app, 51 status notify,
-	// 10000 system, ...); 0 means 1.
-	Type int
-	// Text is plain text for Type 1 and 10000: the server HTML-escapes
-	// & < > " ', turns "\n" into "<br/>" and adds the group sender prefix.
-	Text string
-	// Content, if non-empty, is used verbatim as the wire Content (after
-	// the group prefix), for other types or exact wire tests.
-	Content string
-
-	// MsgID is the server id; 0 means a new one (a 19-digit number above
-	// 2^53). Deliver the same MsgID twice to test de-duplication.
-	MsgID int64
-
-	// Optional wire fields (PROTOCOL 7.1); zero values are sent as zero.
-	AppMsgType       int
-	FileName         string
-	FileSize         int64 // sent as a string, "" when 0
-	MediaID          string
-	URL              string
-	SubMsgType       int
-	OriContent       string
-	VoiceLength      int // ms
-	PlayLength       int // s
-	ImgWidth         int
-	ImgHeight        int
-	StatusNotifyCode int
-	// StatusNotifyUserName lists stable ids, sent as comma-separated
-	// UserNames.
-	StatusNotifyUserName []string
-	HasProductID         int
-
-	// RecommendInfo describes the person behind a friend request (Type
-	// 37); its zero value sends an empty RecommendInfo, as for other
-	// messages.
-	RecommendInfo RecommendInfo
-}
-
-// RecommendInfo is the RecommendInfo of a message (PROTOCOL 7.5): the person
-// behind a friend request. The server sends ID as the person's session
-// UserName and fills NickName, Sex, Province and City from the account
-// when they are empty. A delivered Type 37 message with a RecommendInfo is
-// a pending request, which webwxverifyuser (Opcode 3) accepts when it
-// presents the UserName and Ticket.
-type RecommendInfo struct {
-	ID       string // stable id of the person; "" means no RecommendInfo
-	NickName string // wire form
-	Content  string // the greeting, plain text
-	Ticket   string // the verify ticket ("v2_...@stranger")
-	Alias    string
-	Province string
-	City     string
-	Sex      int
-	Scene    int // 30 for a request found by WeChat ID or phone number
-	OpCode   int // 2 for a request
-}
-
-// Text returns a text message from the stable id from to self.
-func Text(from, text string) Message {
-	return Message{From: from, Type: 1, Text: text}
-}
-
-// GroupText returns a text message written by the member from in group.
-func GroupText(group, from, text string) Message {
-	return Message{Group: group, From: from, Type: 1, Text: text}
-}
+// The receiving side: the event log of a session, synccheck and webwxsync
+// (PROTOCOL 6, 7).
 
 // event is one entry of a session's event log.
 type event struct {
@@ -108,25 +29,6 @@ type event struct {
 type change struct {
 	mod []string // stable ids, rendered as they are when the sync is answered
 	del []string // stable ids of contacts and groups that are gone
-}
-
-// Deliver appends msgs to the event log of the current session, or, before
-// login and after the session ended, to the log of the next session. Each
-// message gets a MsgId unless it has one. A held synccheck answers selector
-// "2" at once.
-func (s *Server) Deliver(msgs ...Message) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range msgs {
-		s.appendEventLocked(s.newEventLocked(m))
-		if m.MediaID != "" {
-			s.media[m.MediaID] = true
-		}
-		if m.Type == 37 && m.RecommendInfo.ID != "" {
-			s.acct.requests[m.RecommendInfo.ID] = m.RecommendInfo
-		}
-	}
-	s.broadcastLocked()
 }
 
 // newEventLocked wraps m in an event with its MsgId and time.
@@ -155,54 +57,78 @@ func (s *Server) newMsgIDLocked() int64 {
 	return 6012345678901234567 + s.msgSeq*1000003
 }
 
-// serveSyncCheck answers the synccheck long poll (PROTOCOL 6.1).
-func (s *Server) serveSyncCheck(w http.ResponseWriter, r *http.Request, host string) {
-	answer := func(retcode, selector int) {
-		writeJS(w, `window.synccheck={retcode:"`+strconv.Itoa(retcode)+`",selector:"`+strconv.Itoa(selector)+`"}`)
+// selectorAfter returns the selector synccheck answers for a synckey whose
+// key 1 is key1, when newer events exist: the one of the first newer event,
+// 2 for a message.
+func (ss *session) selectorAfter(key1 int64) int {
+	i := max(0, key1-ss.base)
+	if i < int64(len(ss.events)) && ss.events[i].selector != 0 {
+		return ss.events[i].selector
 	}
-	q := r.URL.Query()
+	return 2
+}
+
+// serveSyncCheck answers the synccheck long poll (PROTOCOL 6.1). At once:
+// retcode 1100 on a push host other than the session's (webpush.<main> by
+// the table of PROTOCOL 2.2, or the fallback webpush2.<main>), 1102
+// without the wxuin and wxsid cookies of a session, the end code of an
+// ended session, 1101 when the sid, uin or skey parameter is not the
+// session's, and selector 0 when the synckey parameter is missing or has no
+// key 1 (PROTOCOL 6.1: a misspelt parameter returns at once). Otherwise it
+// answers selector 2 (or a raised one) as long as events newer than key 1
+// exist, so a client that does not sync busy-loops visibly, and holds for
+// the long poll when there are none.
+func (s *Server) serveSyncCheck(x *exchange) {
+	answer := func(retcode, selector int) {
+		writeJS(x.w, `window.synccheck={retcode:"`+strconv.Itoa(retcode)+`",selector:"`+strconv.Itoa(selector)+`"}`)
+	}
+	refused := func(retcode int, reason string) {
+		s.noteLocked(x, retcode, reason)
+		s.mu.Unlock()
+		answer(retcode, 0)
+	}
+	q := x.r.URL.Query()
 	timer := time.NewTimer(s.cfg.longPoll)
 	defer timer.Stop()
 
 	s.mu.Lock()
 	_, _, push := derivedHosts(s.cfg.mainHost)
-	if host != push && host != "webpush2."+s.cfg.mainHost {
-		s.mu.Unlock()
-		answer(1100, 0) // the wrong push host answers at once (PROTOCOL 2.2)
+	if x.host != push && x.host != "webpush2."+s.cfg.mainHost {
+		refused(1100, "the session's push host is "+push+" (PROTOCOL 2.2: a wrong push host answers 1100 at once)")
 		return
 	}
-	ss := s.sessionByCookiesLocked(r)
-	if ss == nil {
-		s.mu.Unlock()
-		answer(1102, 0)
+	ss := s.sessionByCookiesLocked(x.r)
+	switch {
+	case ss == nil:
+		refused(1102, "no wxuin and wxsid cookies of a session (PROTOCOL 3.6, 6.1)")
 		return
-	}
-	if ss.ended != 0 {
-		s.mu.Unlock()
-		answer(ss.ended, 0)
+	case ss.ended != 0:
+		refused(ss.ended, "the session has ended with "+strconv.Itoa(ss.ended)+" (PROTOCOL 12.5)")
 		return
-	}
-	if q.Get("sid") != ss.sid || q.Get("uin") != strconv.FormatInt(ss.uin, 10) || q.Get("skey") != ss.skey {
-		s.mu.Unlock()
-		answer(1101, 0)
+	case q.Get("sid") != ss.sid:
+		refused(1101, "the sid parameter is not the session's sid (a + must be sent as %2B, PROTOCOL 6.1)")
+		return
+	case q.Get("uin") != strconv.FormatInt(ss.uin, 10):
+		refused(1101, "the uin parameter is not the session's uin")
+		return
+	case !ss.validSkey(q.Get("skey")):
+		refused(1101, "the skey parameter is not a skey of the session")
 		return
 	}
 	key1, ok := syncCheckKey1(q)
 	if !ok {
-		// A missing or misspelt synckey parameter returns at once
-		// (PROTOCOL 6.1).
+		s.noteLocked(x, 0, "no synckey parameter with a key 1: answered selector 0 at once (PROTOCOL 6.1)")
 		s.mu.Unlock()
 		answer(0, 0)
 		return
 	}
 	for {
 		switch {
-		case s.closed || s.unreachable[host]:
+		case s.closed || s.unreachable[x.host]:
 			s.mu.Unlock()
 			panic(http.ErrAbortHandler)
 		case ss.ended != 0:
-			s.mu.Unlock()
-			answer(ss.ended, 0)
+			refused(ss.ended, "the session ended with "+strconv.Itoa(ss.ended)+" while the poll was held (PROTOCOL 12.5)")
 			return
 		case ss.head() > key1:
 			sel := ss.selectorAfter(key1)
@@ -217,7 +143,7 @@ func (s *Server) serveSyncCheck(w http.ResponseWriter, r *http.Request, host str
 		case <-timer.C:
 			answer(0, 0)
 			return
-		case <-r.Context().Done():
+		case <-x.r.Context().Done():
 			return
 		}
 		s.mu.Lock()
@@ -289,39 +215,38 @@ func zeroSync(ret int) obj {
 // events again, as a real re-fetch does. Account changes among them are
 // answered in ModContactList (contacts and groups, with their members, as
 // they are now) and DelContactList.
-func (s *Server) handleSync(c *call) (obj, int) {
+//
+// The SyncKey must be an object with a key 1 in its List, else Ret 1 (the
+// parameter error of PROTOCOL 13): webwxsync sends back the SyncKey it was
+// given, and without key 1 there is no telling which events are new. Its
+// Count is not checked, nor are the other keys.
+func (s *Server) handleSync(c *call) (obj, *refusal) {
 	ss := c.ss
 	sk, ok := c.req.obj("SyncKey")
 	if !ok {
-		return nil, 1
+		return nil, refuse(1, "no SyncKey object (PROTOCOL 6.2: send back the SyncKey as received)")
 	}
-	count, ok := sk.num("Count")
-	list, okList := sk.arr("List")
-	if !ok || !okList || count == 0 || count != int64(len(list)) {
-		return nil, 1
-	}
+	list, _ := sk.arr("List")
 	key1, found := int64(0), false
 	for _, raw := range list {
 		kv, ok := parseRequest(raw)
 		if !ok {
-			return nil, 1
+			continue
 		}
 		k, ok1 := kv.num("Key")
 		v, ok2 := kv.num("Val")
-		if !ok1 || !ok2 {
-			return nil, 1
-		}
-		if k == 1 {
+		if ok1 && ok2 && k == 1 {
 			key1, found = v, true
 		}
 	}
 	if !found {
-		return nil, 1
+		return nil, refuse(1, "the SyncKey List has no key 1 (PROTOCOL 6.2: send back the SyncKey as received)")
 	}
 	ss.acked = max(ss.acked, min(key1, ss.head()))
 
 	next := min(key1, ss.head())
 	msgs := arr{}
+	var batch []int64
 	var changes []*change
 	cont := 0
 	// events[i] has sequence base+i+1: start right after key1.
@@ -342,14 +267,22 @@ func (s *Server) handleSync(c *call) (obj, int) {
 			cont = 1
 			break
 		}
-		msgs = append(msgs, s.renderLocked(ss, ev))
+		msgs = append(msgs, s.renderLocked(ss, ev, c.skew))
+		batch = append(batch, ev.seq)
 		next = ev.seq
 	}
-	if again := s.resendLocked(ss, key1); len(again) > 0 {
-		msgs = append(again, msgs...) // FaultResend
+	if s.useModLocked(c.exchange, FaultResend) {
+		again := arr{}
+		for _, ev := range s.resendBatchLocked(ss, key1) {
+			again = append(again, s.renderLocked(ss, ev, c.skew))
+		}
+		msgs = append(again, msgs...)
+	}
+	if len(batch) > 0 {
+		ss.lastBatch = append(ss.lastBatch[:0], batch...)
 	}
 
-	now := time.Now()
+	now := c.now()
 	day := now.Add(12 * time.Hour)
 	_, _, k1000 := ss.syncKeyVals()
 	uin := strconv.FormatInt(ss.uin, 10)
@@ -360,7 +293,35 @@ func (s *Server) handleSync(c *call) (obj, int) {
 	setCookie(c.w, "wxpluginkey", strconv.FormatInt(k1000, 10), ss.mainHost, day)
 	setCookie(c.w, "wxuin", uin, cookieDomain(ss.mainHost), day)
 	mods, dels := s.renderChangesLocked(ss, changes)
-	return syncBody(0, msgs, mods, dels, cont, ss.syncKey(next), ss.syncCheckKey(next)), 0
+	syncKey, checkKey := ss.syncKey(next), ss.syncCheckKey(next)
+	switch {
+	case s.useModLocked(c.exchange, FaultSyncKeyBack):
+		syncKey, checkKey = ss.syncKey(ss.base), ss.syncCheckKey(ss.base)
+	case s.useModLocked(c.exchange, FaultSyncKeyEmpty):
+		syncKey, checkKey = zeroSyncKey(), zeroSyncKey()
+	}
+	return syncBody(0, msgs, mods, dels, cont, syncKey, checkKey), nil
+}
+
+// resendBatchLocked returns the messages FaultResend repeats in an answer
+// to a request with key 1 key1: the messages of the previous answer that
+// key1 covers, or else the last message at or before key1.
+func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
+	var out []event
+	for _, seq := range ss.lastBatch {
+		if seq <= key1 {
+			out = append(out, ss.events[seq-ss.base-1])
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for j := min(key1-ss.base, int64(len(ss.events))) - 1; j >= 0; j-- {
+		if ev := ss.events[j]; ev.selector == 0 && ev.change == nil {
+			return []event{ev}
+		}
+	}
+	return nil
 }
 
 // renderChangesLocked renders account changes as ModContactList and
@@ -392,8 +353,8 @@ func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels
 }
 
 // renderLocked renders ev as an AddMsgList entry with every field of
-// PROTOCOL 7.1.
-func (s *Server) renderLocked(ss *session, ev event) obj {
+// PROTOCOL 7.1, its CreateTime on a clock off by skew.
+func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
 	m := ev.msg
 	typ := m.Type
 	if typ == 0 {
@@ -448,7 +409,7 @@ func (s *Server) renderLocked(ss *session, ev event) obj {
 		{"Content", prefix + content},
 		{"Status", 3},
 		{"ImgStatus", imgStatus},
-		{"CreateTime", ev.created},
+		{"CreateTime", ev.created + int64(skew/time.Second)},
 		{"VoiceLength", m.VoiceLength},
 		{"PlayLength", m.PlayLength},
 		{"FileName", m.FileName},

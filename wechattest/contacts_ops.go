@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
 
 // This file serves the contact and group operations of PROTOCOL 11 (webwxoplog,
-// webwxverifyuser, webwxcreatechatroom, webwxupdatechatroom) and the phone-side changes of
-// groups. Each accepted operation changes the account, and the change reaches the client
-// through the next webwxsync as the real server sends it: the contact or group in
-// ModContactList (a group with its whole member list), a deleted group in DelContactList,
-// and, where the real server writes one, a system message (MsgType 10000) in the chat:
+// webwxverifyuser, webwxcreatechatroom, webwxupdatechatroom). Each accepted operation
+// changes the account, and the change reaches the client through the next webwxsync as the
+// real server sends it: the contact or group in ModContactList (a group with its whole
+// member list), a deleted group in DelContactList, and, where the real server writes one, a
+// system message (MsgType 10000) in the chat:
 //
 //	accept a friend request  你已添加了 Carol，现在可以开始聊天了。 (from the new friend)
 //	create a group, add      "Me"邀请"Bob"、"Carol"加入了群聊 (in the group)
@@ -24,29 +23,35 @@ import (
 //
 // Refusals answer the endpoint's zeroed body with a Ret code. The real codes for most of
 // these cases are not documented (PROTOCOL 13, 15); the fake uses Ret 1 (parameter error)
-// for a request it cannot parse or that names something it does not know, and Ret -2
-// (MMWEBWX_ERR_LOGIC) for a request it understands but refuses:
+// for a request that names something the server does not know or asks for an operation
+// PROTOCOL 11 does not list, and Ret -2 (MMWEBWX_ERR_LOGIC) for one it understands but
+// refuses. Counts (VerifyUserListSize, SceneListCount, MemberCount) are not checked against
+// their lists, and a missing Topic is an empty one: no source shows the server checking them.
 //
-//   - webwxoplog: Ret 1 for a CmdId other than 2 (remark) and 3 (pin), a UserName that is not
-//     a friend (CmdId 2) or not a chat (CmdId 3), an OP other than 0 and 1. CmdId 3 sets the
-//     remark to the RemarkName sent, "" if none, as the real server does (PROTOCOL 11.1).
-//   - webwxverifyuser: Ret 1 unless the lower-case skey is the session's, VerifyUserListSize
-//     and SceneListCount match their lists and the SceneList is not empty; Opcode 3 needs,
-//     for each Value, a friend request delivered from that person and not accepted yet, and
-//     its Ticket (Ret 1); Opcode 2 needs people who are not contacts (Ret 1); other Opcodes
-//     answer Ret 1.
-//   - webwxcreatechatroom: Ret 1 if MemberCount differs from the list's length, Topic is
-//     missing or a UserName is unknown; Ret -2 for a member who is not a friend, fewer than
-//     two members, or more than 500 people.
-//   - webwxupdatechatroom: Ret 1 for an unknown fun or ChatRoomName (a group deleted with
-//     [Server.DeleteGroup] no longer exists), a missing list, an unknown UserName in it;
-//     Ret -2 if self is not a member, for a member who is not a friend (addmember,
-//     invitemember) and for more than 500 members. fun=addmember answers Ret 1 when the
-//     group would reach 40 members (InviteStartCount) or is [Group.InviteOnly]: the client
-//     must use fun=invitemember, whose invitees the fake lets join at once. fun=delmember
-//     answers Ret -2 unless self owns the group (the owner is the only one who may remove
-//     members), Ret 1 for someone who is not a member or for self. fun=modtopic needs a
-//     NewTopic (Ret 1).
+//   - webwxoplog: Ret 1 for a CmdId other than 2 (remark) and 3 (pin), the constants of
+//     PROTOCOL 11.1; for a UserName the session does not know; for CmdId 2 without a
+//     RemarkName or on someone who is not a friend; for an OP other than 0 and 1. CmdId 3
+//     sets the remark to the RemarkName sent, "" if none, as the real server does.
+//   - webwxverifyuser: Ret 1 unless the lower-case skey is a skey of the session and the
+//     VerifyUserList has an entry (PROTOCOL 11.2); Opcode 3 needs, for each Value, a friend
+//     request delivered from that person and not accepted yet, and its Ticket (Ret 1): the
+//     ticket is the server's credential. Opcodes 1 (add) and 2 (request) to strangers are
+//     recorded as requests sent, 4 (reject) forgets the request, 5 and 6 change nothing;
+//     other Opcodes answer Ret 1.
+//   - webwxcreatechatroom: Ret 1 for an unknown UserName; Ret -2 for a member who is not a
+//     friend (PROTOCOL 11.3), for fewer than two members besides self and for more than 500
+//     people (the minimum is unconfirmed, PROTOCOL 15; a WeChat group chat has at least
+//     three people and at most 500).
+//   - webwxupdatechatroom: Ret 1 for a fun PROTOCOL 11.4 does not list or an unknown
+//     ChatRoomName (a group deleted with [Server.DeleteGroup] no longer exists), a missing
+//     member list or an unknown UserName in it; Ret -2 if self is not a member, for a member
+//     who is not a friend (addmember, invitemember) and for more than 500 members.
+//     fun=addmember answers Ret 1 when the group would reach 40 members (InviteStartCount)
+//     or is [Group.InviteOnly]: the client must use fun=invitemember (PROTOCOL 11.4, WXB
+//     retries with it on Ret 1), whose invitees the fake lets join at once. fun=delmember
+//     answers Ret -2 unless self owns the group (owner only, PROTOCOL 11.4), Ret 1 for
+//     someone who is not a member or for self. fun=modtopic needs a NewTopic (Ret 1);
+//     fun=quitchatroom takes self out of the group.
 //
 // [Server.RateLimitOps] makes the next operations answer Ret 1205 (too frequent) without
 // effect.
@@ -57,7 +62,6 @@ const (
 	maxGroupMembers  = 500
 	retParam         = 1
 	retLogic         = -2
-	retFreq          = 1205
 )
 
 // opEndpointFor returns the JSON endpoint of a contact or group operation.
@@ -75,8 +79,6 @@ func opEndpointFor(name string) (jsonEndpoint, bool) {
 	return jsonEndpoint{}, false
 }
 
-func zeroBase(ret int) obj { return obj{{"BaseResponse", baseResponse(ret)}} }
-
 func zeroCreateChatroom(ret int) obj {
 	return obj{
 		{"BaseResponse", baseResponse(ret)}, {"Topic", ""}, {"PYInitial", ""}, {"QuanPin", ""},
@@ -88,112 +90,28 @@ func zeroUpdateChatroom(ret int) obj {
 	return obj{{"BaseResponse", baseResponse(ret)}, {"MemberCount", 0}, {"MemberList", arr{}}}
 }
 
-// RateLimitOps makes the next n contact and group operations (webwxoplog, webwxverifyuser,
-// webwxcreatechatroom, webwxupdatechatroom) answer Ret 1205, "operation too frequent"
-// (PROTOCOL 12.7), without effect. n <= 0 does nothing.
-func (s *Server) RateLimitOps(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.acct.refuse = append(s.acct.refuse, retFreq)
-	}
-}
-
-// InviteToGroup makes the member inviter (a stable id) of group invite the people ids into
-// it, from the phone: they join at once, and the next webwxsync reports the group with its
-// new members and the system message `"<inviter>"邀请"<invitee>"加入了群聊`. An id the account
-// does not know becomes a stranger whose NickName is the id; people already in the group
-// are skipped. Like [Server.Deliver], it waits for the next session if none is live. It
-// panics if group is not a group of the account or inviter is not one of its members.
-func (s *Server) InviteToGroup(group, inviter string, ids ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.acct.byID[group]
-	if e == nil || e.kind != kindGroup {
-		panic("wechattest: InviteToGroup: no group " + strconv.Quote(group))
-	}
-	if !e.group.hasMember(inviter) {
-		panic("wechattest: InviteToGroup: " + strconv.Quote(inviter) + " is not a member of " + strconv.Quote(group))
-	}
-	var added []string
-	for _, id := range ids {
-		if id == "" || e.group.hasMember(id) || slices.Contains(added, id) {
-			continue
-		}
-		if s.acct.byID[id] == nil {
-			s.acct.addEntity(&entity{id: id, kind: kindStranger, contact: Contact{ID: id, NickName: id}})
-		}
-		e.group.Members = append(e.group.Members, Member{ID: id})
-		added = append(added, id)
-	}
-	if len(added) == 0 {
-		return
-	}
-	s.announceLocked(&change{mod: []string{group}}, s.inviteMessageLocked(e, inviter, added))
-}
-
-// DeleteGroup removes group from the account, as when it was dissolved or deleted: the next
-// webwxsync lists it in DelContactList, and operations on it answer Ret 1. It panics if
-// group is not a group of the account.
-func (s *Server) DeleteGroup(group string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.acct.byID[group]
-	if e == nil || e.kind != kindGroup {
-		panic("wechattest: DeleteGroup: no group " + strconv.Quote(group))
-	}
-	s.acct.removeEntity(group)
-	s.announceLocked(&change{del: []string{group}})
-}
-
-// ApproveFriendRequest makes the person id accept the friend request the client sent them
-// with webwxverifyuser Opcode 2: they become a friend, and the next webwxsync reports them
-// in ModContactList with the system message "你已添加了 <name>，现在可以开始聊天了。". It
-// reports false, and changes nothing, if the client sent id no request.
-func (s *Server) ApproveFriendRequest(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ri, ok := s.acct.sentRequests[id]
-	if !ok {
-		return false
-	}
-	delete(s.acct.sentRequests, id)
-	s.befriendLocked(id, ri)
-	return true
-}
-
-// takeRefusalLocked returns the Ret the next operation must answer, or 0.
-func (s *Server) takeRefusalLocked() int {
-	if len(s.acct.refuse) == 0 {
-		return 0
-	}
-	ret := s.acct.refuse[0]
-	s.acct.refuse = s.acct.refuse[1:]
-	return ret
-}
-
 // handleOplog answers webwxoplog (PROTOCOL 11.1).
-func (s *Server) handleOplog(c *call) (obj, int) {
-	if ret := s.takeRefusalLocked(); ret != 0 {
-		return nil, ret
-	}
+func (s *Server) handleOplog(c *call) (obj, *refusal) {
 	cmd, _ := c.req.num("CmdId")
 	un, _ := c.req.str("UserName")
 	remark, hasRemark := c.req.str("RemarkName")
 	e := s.acct.byID[c.ss.ids[un]]
 	if e == nil {
-		return nil, retParam
+		return nil, refuse(retParam, "UserName is not one of this session")
 	}
 	switch cmd {
 	case 2:
-		if !hasRemark || e.kind != kindPerson {
-			return nil, retParam
+		if !hasRemark {
+			return nil, refuse(retParam, "CmdId 2 without a RemarkName (PROTOCOL 11.1)")
+		}
+		if e.kind != kindPerson {
+			return nil, refuse(retParam, "CmdId 2 sets the remark of a friend; UserName is no friend")
 		}
 		e.contact.RemarkName = escapeHTML(remark)
 	case 3:
 		op, ok := c.req.num("OP")
 		if !ok || op != 0 && op != 1 {
-			return nil, retParam
+			return nil, refuse(retParam, "CmdId 3 needs OP 0 or 1 (PROTOCOL 11.1)")
 		}
 		switch e.kind {
 		case kindGroup:
@@ -207,13 +125,13 @@ func (s *Server) handleOplog(c *call) (obj, int) {
 			// the remark (PROTOCOL 11.1).
 			e.contact.RemarkName = escapeHTML(remark)
 		default:
-			return nil, retParam
+			return nil, refuse(retParam, "CmdId 3 pins a chat; UserName is no chat of the account")
 		}
 	default:
-		return nil, retParam
+		return nil, refuse(retParam, "CmdId %d is neither 2 (remark) nor 3 (pin) (PROTOCOL 11.1)", cmd)
 	}
 	s.announceLocked(&change{mod: []string{e.id}})
-	return obj{{"BaseResponse", baseResponse(0)}}, 0
+	return obj{{"BaseResponse", baseResponse(0)}}, nil
 }
 
 // verifyEntry is an entry of webwxverifyuser's VerifyUserList.
@@ -222,38 +140,37 @@ type verifyEntry struct {
 }
 
 // handleVerifyUser answers webwxverifyuser (PROTOCOL 11.2).
-func (s *Server) handleVerifyUser(c *call) (obj, int) {
-	if ret := s.takeRefusalLocked(); ret != 0 {
-		return nil, ret
-	}
+func (s *Server) handleVerifyUser(c *call) (obj, *refusal) {
 	ss := c.ss
 	skey, _ := c.req.str("skey")
 	opcode, _ := c.req.num("Opcode")
-	size, _ := c.req.num("VerifyUserListSize")
-	list, okList := c.req.arr("VerifyUserList")
-	scenes, okScenes := c.req.arr("SceneList")
-	sceneCount, _ := c.req.num("SceneListCount")
+	list, _ := c.req.arr("VerifyUserList")
 	content, _ := c.req.str("VerifyContent")
-	if skey != ss.skey || !okList || len(list) == 0 || size != int64(len(list)) ||
-		!okScenes || len(scenes) == 0 || sceneCount != int64(len(scenes)) {
-		return nil, retParam
+	if !ss.validSkey(skey) {
+		return nil, refuse(retParam, "the body's lower-case skey is not a skey of the session (PROTOCOL 11.2)")
 	}
 	var entries []verifyEntry
 	for _, raw := range list {
 		var v jobj
 		if json.Unmarshal(raw, &v) != nil || v == nil {
-			return nil, retParam
+			continue
 		}
 		un, _ := v.str("Value")
 		ticket, _ := v.str("VerifyUserTicket")
 		entries = append(entries, verifyEntry{ss.ids[un], ticket})
 	}
+	if len(entries) == 0 {
+		return nil, refuse(retParam, "the VerifyUserList has no entry (PROTOCOL 11.2)")
+	}
 	switch opcode {
 	case 3: // accept
 		for _, v := range entries {
 			ri, ok := s.acct.requests[v.id]
-			if v.id == "" || !ok || v.ticket != ri.Ticket {
-				return nil, retParam
+			if v.id == "" || !ok {
+				return nil, refuse(retParam, "Opcode 3: no pending friend request from this Value")
+			}
+			if v.ticket != ri.Ticket {
+				return nil, refuse(retParam, "Opcode 3: VerifyUserTicket is not the request's ticket (PROTOCOL 11.2)")
 			}
 		}
 		for _, v := range entries {
@@ -261,19 +178,26 @@ func (s *Server) handleVerifyUser(c *call) (obj, int) {
 			delete(s.acct.requests, v.id)
 			s.befriendLocked(v.id, ri)
 		}
-	case 2: // send a request
+	case 1, 2: // add, send a request
 		for _, v := range entries {
-			if e := s.acct.byID[v.id]; e == nil || e.kind != kindStranger {
-				return nil, retParam
+			if v.id == "" {
+				return nil, refuse(retParam, "Opcode %d: a Value is not a UserName of this session", opcode)
 			}
 		}
 		for _, v := range entries {
-			s.acct.sentRequests[v.id] = RecommendInfo{ID: v.id, Content: content}
+			if e := s.acct.byID[v.id]; e != nil && e.kind == kindStranger {
+				s.acct.sentRequests[v.id] = RecommendInfo{ID: v.id, Content: content}
+			}
 		}
+	case 4: // reject
+		for _, v := range entries {
+			delete(s.acct.requests, v.id)
+		}
+	case 5, 6: // replies: nothing the fake models
 	default:
-		return nil, retParam
+		return nil, refuse(retParam, "Opcode %d is not one of PROTOCOL 11.2", opcode)
 	}
-	return obj{{"BaseResponse", baseResponse(0)}}, 0
+	return obj{{"BaseResponse", baseResponse(0)}}, nil
 }
 
 // befriendLocked makes id a friend, creating the person from ri if the account does not know
@@ -305,32 +229,28 @@ func (s *Server) befriendLocked(id string, ri RecommendInfo) {
 }
 
 // handleCreateChatroom answers webwxcreatechatroom (PROTOCOL 11.3).
-func (s *Server) handleCreateChatroom(c *call) (obj, int) {
-	if ret := s.takeRefusalLocked(); ret != 0 {
-		return nil, ret
-	}
+func (s *Server) handleCreateChatroom(c *call) (obj, *refusal) {
 	ss := c.ss
-	count, _ := c.req.num("MemberCount")
-	list, ok := c.req.arr("MemberList")
-	topic, okTopic := c.req.str("Topic")
-	if !ok || !okTopic || count != int64(len(list)) {
-		return nil, retParam
-	}
+	list, _ := c.req.arr("MemberList")
+	topic, _ := c.req.str("Topic")
 	var names []string
 	for _, raw := range list {
 		var v jobj
 		if json.Unmarshal(raw, &v) != nil || v == nil {
-			return nil, retParam
+			continue
 		}
 		un, _ := v.str("UserName")
 		names = append(names, un)
 	}
-	ids, ret := s.friendsLocked(ss, names)
-	if ret != 0 {
-		return nil, ret
+	ids, rf := s.friendsLocked(ss, names)
+	if rf != nil {
+		return nil, rf
 	}
-	if len(ids) < 2 || len(ids)+1 > maxGroupMembers {
-		return nil, retLogic
+	if len(ids) < 2 {
+		return nil, refuse(retLogic, "a group needs at least two friends besides self")
+	}
+	if len(ids)+1 > maxGroupMembers {
+		return nil, refuse(retLogic, "a group has at most %d people", maxGroupMembers)
 	}
 	self := s.acct.self.id
 	g := &Group{ID: fmt.Sprintf("%d@chatroom", 20000000000+s.nextSerial()), NickName: escapeHTML(topic), Owner: self}
@@ -351,25 +271,22 @@ func (s *Server) handleCreateChatroom(c *call) (obj, int) {
 		{"MemberList", s.memberListLocked(ss, g)},
 		{"ChatRoomName", ss.userName(g.ID)},
 		{"BlackList", ""},
-	}, 0
+	}, nil
 }
 
 // handleUpdateChatroom answers webwxupdatechatroom (PROTOCOL 11.4).
-func (s *Server) handleUpdateChatroom(c *call) (obj, int) {
-	if ret := s.takeRefusalLocked(); ret != 0 {
-		return nil, ret
-	}
+func (s *Server) handleUpdateChatroom(c *call) (obj, *refusal) {
 	ss := c.ss
 	fun := c.r.URL.Query().Get("fun")
 	un, _ := c.req.str("ChatRoomName")
 	e := s.acct.byID[ss.ids[un]]
 	if e == nil || e.kind != kindGroup {
-		return nil, retParam
+		return nil, refuse(retParam, "ChatRoomName is not a group of this session")
 	}
 	g := e.group
 	self := s.acct.self.id
 	if !g.hasMember(self) {
-		return nil, retLogic
+		return nil, refuse(retLogic, "self is not a member of the group")
 	}
 	switch fun {
 	case "addmember", "invitemember":
@@ -379,19 +296,19 @@ func (s *Server) handleUpdateChatroom(c *call) (obj, int) {
 		}
 		list, ok := c.req.str(key)
 		if !ok || list == "" {
-			return nil, retParam
+			return nil, refuse(retParam, "fun=%s without %s (PROTOCOL 11.4)", fun, key)
 		}
-		ids, ret := s.friendsLocked(ss, strings.Split(list, ","))
-		if ret != 0 {
-			return nil, ret
+		ids, rf := s.friendsLocked(ss, strings.Split(list, ","))
+		if rf != nil {
+			return nil, rf
 		}
 		ids = slices.DeleteFunc(ids, g.hasMember)
 		size := len(g.Members) + len(ids)
 		switch {
 		case size > maxGroupMembers:
-			return nil, retLogic
+			return nil, refuse(retLogic, "a group has at most %d members", maxGroupMembers)
 		case fun == "addmember" && (g.InviteOnly || size >= inviteStartCount):
-			return nil, retParam // use invitemember (PROTOCOL 11.4)
+			return nil, refuse(retParam, "the group needs fun=invitemember (PROTOCOL 11.4: %d members or more, or invite-only)", inviteStartCount)
 		}
 		if len(ids) > 0 {
 			for _, id := range ids {
@@ -402,16 +319,16 @@ func (s *Server) handleUpdateChatroom(c *call) (obj, int) {
 	case "delmember":
 		list, ok := c.req.str("DelMemberList")
 		if !ok || list == "" {
-			return nil, retParam
+			return nil, refuse(retParam, "fun=delmember without DelMemberList (PROTOCOL 11.4)")
 		}
 		if g.Owner != self {
-			return nil, retLogic
+			return nil, refuse(retLogic, "only the owner removes members (PROTOCOL 11.4)")
 		}
 		var ids []string
 		for _, un := range strings.Split(list, ",") {
 			id := ss.ids[un]
 			if id == "" || id == self || !g.hasMember(id) {
-				return nil, retParam
+				return nil, refuse(retParam, "DelMemberList names someone who is not a member, or self")
 			}
 			ids = append(ids, id)
 		}
@@ -422,38 +339,42 @@ func (s *Server) handleUpdateChatroom(c *call) (obj, int) {
 	case "modtopic":
 		topic, ok := c.req.str("NewTopic")
 		if !ok || topic == "" {
-			return nil, retParam
+			return nil, refuse(retParam, "fun=modtopic without a NewTopic (PROTOCOL 11.4)")
 		}
 		g.NickName = escapeHTML(topic)
 		var m sysText
 		m.text("你修改群名为“").name(g.NickName).text("”")
 		s.announceLocked(&change{mod: []string{g.ID}}, Message{Group: g.ID, Type: 10000, Content: m.String()})
+	case "quitchatroom":
+		g.Members = slices.DeleteFunc(g.Members, func(m Member) bool { return m.ID == self })
+		s.announceLocked(&change{mod: []string{g.ID}})
 	default:
-		return nil, retParam
+		return nil, refuse(retParam, "fun=%q is not one of PROTOCOL 11.4", fun)
 	}
 	return obj{
 		{"BaseResponse", baseResponse(0)},
 		{"MemberCount", len(g.Members)},
 		{"MemberList", s.memberListLocked(ss, g)},
-	}, 0
+	}, nil
 }
 
 // friendsLocked maps UserNames to the stable ids of friends, without duplicates: Ret 1 for
-// an unknown UserName, -2 for someone who is not a friend.
-func (s *Server) friendsLocked(ss *session, userNames []string) ([]string, int) {
+// an unknown UserName, -2 for someone who is not a friend (PROTOCOL 11.3: members must be
+// friends).
+func (s *Server) friendsLocked(ss *session, userNames []string) ([]string, *refusal) {
 	var ids []string
 	for _, un := range userNames {
 		e := s.acct.byID[ss.ids[strings.TrimSpace(un)]]
 		switch {
 		case e == nil:
-			return nil, retParam
+			return nil, refuse(retParam, "a UserName in the member list is not one of this session")
 		case e.kind != kindPerson:
-			return nil, retLogic
+			return nil, refuse(retLogic, "a member is not a friend (PROTOCOL 11.3: members must be friends)")
 		case !slices.Contains(ids, e.id):
 			ids = append(ids, e.id)
 		}
 	}
-	return ids, 0
+	return ids, nil
 }
 
 // inviteMessageLocked is the system message of inviter adding ids to the group e.
@@ -494,19 +415,6 @@ func (s *Server) announceLocked(ch *change, msgs ...Message) {
 		s.appendEventLocked(s.newEventLocked(m))
 	}
 	s.broadcastLocked()
-}
-
-// assign gives the new entity id of kind k its UserName in the session.
-func (ss *session) assign(id string, k kind) {
-	if _, ok := ss.names[id]; ok {
-		return
-	}
-	un := newUserName(ss.no, id, k)
-	ss.names[id] = un
-	ss.ids[un] = id
-	if k == kindGroup {
-		ss.encry[id] = "@" + hashHex(32, "encry", strconv.Itoa(ss.no), id)
-	}
 }
 
 // addEntity adds e to the index.

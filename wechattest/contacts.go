@@ -3,7 +3,6 @@ package wechattest
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 )
 
@@ -141,23 +140,23 @@ func (s *Server) contactList() []*entity {
 }
 
 // serveGetContact answers webwxgetcontact (PROTOCOL 5.3): GET, or POST with
-// any body; the skey query parameter must be the current skey. Seq is the
-// cursor of the next page, 0 on the last one.
-func (s *Server) serveGetContact(w http.ResponseWriter, r *http.Request, host string) {
+// any body, after the session checks of authLocked; the skey parameter must
+// be a skey of the session (Ret 1100, as for stale credentials). Seq is the
+// cursor of the next page, 0 on the last one; a seq that is not a number
+// means the first page.
+func (s *Server) serveGetContact(x *exchange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	zero := func(ret int) obj {
-		return obj{{"BaseResponse", baseResponse(ret)}, {"MemberCount", 0}, {"MemberList", arr{}}, {"Seq", 0}}
+	ss, rf := s.authLocked(x)
+	if rf == nil && !ss.validSkey(x.r.URL.Query().Get("skey")) {
+		rf = refuse(1100, "the skey parameter is not a skey of the session (PROTOCOL 5.3)")
 	}
-	ss, ret := s.authLocked(r, host)
-	if ret == 0 && r.URL.Query().Get("skey") != ss.skey {
-		ret = 1100
-	}
-	if ret != 0 {
-		writeJSONBody(w, multiline(zero(ret)))
+	if rf != nil {
+		s.noteLocked(x, rf.ret, rf.reason)
+		writeJSONBody(x.w, multiline(zeroGetContact(rf.ret)))
 		return
 	}
-	seq, err := strconv.Atoi(r.URL.Query().Get("seq"))
+	seq, err := strconv.Atoi(x.r.URL.Query().Get("seq"))
 	if err != nil || seq < 0 {
 		seq = 0
 	}
@@ -172,12 +171,16 @@ func (s *Server) serveGetContact(w http.ResponseWriter, r *http.Request, host st
 	if end < len(all) {
 		next = end
 	}
-	writeJSONBody(w, multiline(obj{
+	writeJSONBody(x.w, multiline(obj{
 		{"BaseResponse", baseResponse(0)},
 		{"MemberCount", len(page)},
 		{"MemberList", page},
 		{"Seq", next},
 	}))
+}
+
+func zeroGetContact(ret int) obj {
+	return obj{{"BaseResponse", baseResponse(ret)}, {"MemberCount", 0}, {"MemberList", arr{}}, {"Seq", 0}}
 }
 
 // maxBatch is the largest List webwxbatchgetcontact accepts (PROTOCOL 5.4).
@@ -187,21 +190,27 @@ func zeroBatch(ret int) obj {
 	return obj{{"BaseResponse", baseResponse(ret)}, {"Count", 0}, {"ContactList", arr{}}}
 }
 
-// handleBatchGetContact answers webwxbatchgetcontact (PROTOCOL 5.4).
-func (s *Server) handleBatchGetContact(c *call) (obj, int) {
-	list, ok := c.req.arr("List")
-	if !ok || len(list) > maxBatch {
-		return nil, 1
+// handleBatchGetContact answers webwxbatchgetcontact (PROTOCOL 5.4). More
+// than 50 entries answer Ret 1: 50 is the limit PROTOCOL 5.4 gives, which
+// every client chunks by. Entries that are not objects, and UserNames the
+// session does not know, are skipped, as the official client expects of a
+// failing UserName; a missing List is an empty one. A group member who is
+// not a contact is only returned when EncryChatRoomId (or ChatRoomId) names
+// a group that has them (PROTOCOL 5.8).
+func (s *Server) handleBatchGetContact(c *call) (obj, *refusal) {
+	list, _ := c.req.arr("List")
+	if len(list) > maxBatch {
+		return nil, refuse(1, "%d entries; at most %d per request (PROTOCOL 5.4)", len(list), maxBatch)
 	}
 	out := arr{}
 	for _, raw := range list {
 		var ent jobj
 		if json.Unmarshal(raw, &ent) != nil || ent == nil {
-			return nil, 1
+			continue
 		}
 		un, _ := ent.str("UserName")
 		room, ok := ent.str("EncryChatRoomId")
-		if !ok {
+		if !ok || room == "" {
 			room, _ = ent.str("ChatRoomId")
 		}
 		e := s.acct.byID[c.ss.ids[un]]
@@ -219,7 +228,7 @@ func (s *Server) handleBatchGetContact(c *call) (obj, int) {
 			out = append(out, s.contactObj(c.ss, e))
 		}
 	}
-	return obj{{"BaseResponse", baseResponse(0)}, {"Count", len(out)}, {"ContactList", out}}, 0
+	return obj{{"BaseResponse", baseResponse(0)}, {"Count", len(out)}, {"ContactList", out}}, nil
 }
 
 // groupByRoomLocked finds a group by its EncryChatRoomId or UserName.
