@@ -105,6 +105,7 @@ type config struct {
 	callTimeout    time.Duration                                    // the caller's http.Client.Timeout, or defaultCallTimeout
 	loginPolicy    LoginPolicy
 	pushWait       time.Duration
+	progress       func(Progress) // WithProgress (progress.go)
 }
 
 // An Option configures a Client. Options are applied in order; the last wins.

@@ -269,6 +269,10 @@ func (c *Client) ContactByID(id string) (Contact, bool) {
 //
 //	friends := c.Contacts(wechat.KindFriend)
 //	groups := c.Contacts(wechat.KindGroup)
+//	official := c.Contacts(wechat.KindOfficial) // the official accounts (公众号) followed
+//
+// It returns an empty list, never an error, before the address book is loaded
+// ([Client.WaitContacts] waits for it).
 func (c *Client) Contacts(kinds ...ContactKind) []Contact {
 	all := c.contacts.all()
 	out := make([]Contact, 0, len(all))
@@ -407,7 +411,7 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 	if s == nil {
 		return ErrNotLoggedIn
 	}
-	seq := int64(0)
+	seq, loaded := int64(0), int64(0)
 	for page := 0; page < maxContactPages; page++ {
 		q := url.Values{
 			"r":           {ms(time.Now().UnixMilli())},
@@ -426,12 +430,15 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 		}
 		cs := c.decodeContacts(opGetContact, resp.MemberList, s.self)
 		c.contacts.put(cs...)
+		loaded += int64(len(cs))
 		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", int64(resp.Seq))
 		if resp.Seq == 0 || int64(resp.Seq) == seq {
 			break
 		}
+		c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: -1})
 		seq = int64(resp.Seq)
 	}
+	c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: loaded})
 	// The groups of the pages, of webwxinit (often not saved to the address book) and those
 	// fetched for a message.
 	var groups []string
@@ -441,13 +448,25 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 		}
 	}
 	slices.Sort(groups)
-	return c.fetchContacts(ctx, groups, batchContactInFlight)
+	total := int64(len(groups))
+	c.report(Progress{Kind: ProgressGroups, Total: total})
+	var fetched int64
+	return c.fetchContactsFunc(ctx, groups, batchContactInFlight, func(n int) {
+		fetched += int64(n)
+		c.report(Progress{Kind: ProgressGroups, Done: fetched, Total: total})
+	})
 }
 
 // fetchContacts fetches the details of userNames (groups come with their members) with
 // webwxbatchgetcontact, at most 50 per request and inFlight requests at a time, and stores
 // them.
 func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight int) error {
+	return c.fetchContactsFunc(ctx, userNames, inFlight, nil)
+}
+
+// fetchContactsFunc is fetchContacts that calls done, if not nil, with the size of every
+// batch fetched, one call at a time.
+func (c *Client) fetchContactsFunc(ctx context.Context, userNames []string, inFlight int, done func(n int)) error {
 	s := c.sess.get()
 	if s == nil {
 		return ErrNotLoggedIn
@@ -470,12 +489,14 @@ func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := c.batchGetContact(ctx, s, batch); err != nil {
-				mu.Lock()
-				if errs == nil {
-					errs = err
-				}
-				mu.Unlock()
+			err := c.batchGetContact(ctx, s, batch)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && errs == nil:
+				errs = err
+			case err == nil && done != nil:
+				done(len(batch))
 			}
 		})
 	}
@@ -484,18 +505,28 @@ func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight
 }
 
 func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []string) error {
-	type entry struct {
-		UserName        string `json:"UserName"`
-		EncryChatRoomID string `json:"EncryChatRoomId"`
-	}
-	list := make([]entry, len(userNames))
+	list := make([]batchEntry, len(userNames))
 	for i, u := range userNames {
-		list[i] = entry{UserName: u}
+		list[i] = batchEntry{UserName: u}
 	}
+	_, err := c.batchGet(ctx, s, list)
+	return err
+}
+
+// batchEntry is an entry of webwxbatchgetcontact's List (PROTOCOL 5.4): EncryChatRoomID is
+// a group's, to fetch a member of it who is not a contact.
+type batchEntry struct {
+	UserName        string `json:"UserName"`
+	EncryChatRoomID string `json:"EncryChatRoomId"`
+}
+
+// batchGet fetches list with one webwxbatchgetcontact, stores what the server returned and
+// returns it.
+func (c *Client) batchGet(ctx context.Context, s *session, list []batchEntry) ([]*Contact, error) {
 	req := struct {
-		BaseRequest baseRequest `json:"BaseRequest"`
-		Count       int         `json:"Count"`
-		List        []entry     `json:"List"`
+		BaseRequest baseRequest  `json:"BaseRequest"`
+		Count       int          `json:"Count"`
+		List        []batchEntry `json:"List"`
 	}{s.baseRequest(), len(list), list}
 	q := url.Values{
 		"type":        {"ex"},
@@ -508,7 +539,7 @@ func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []st
 		ContactList []json.RawMessage `json:"ContactList"`
 	}
 	if err := c.postJSON(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req, &resp); err != nil {
-		return err
+		return nil, err
 	}
 	cs := c.decodeContacts(opBatchContact, resp.ContactList, s.self)
 	for _, ct := range cs {
@@ -517,7 +548,7 @@ func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []st
 		}
 	}
 	c.contacts.put(cs...)
-	return nil
+	return cs, nil
 }
 
 func dedupe(names []string) []string {

@@ -14,7 +14,9 @@
 //   - Sync: synccheck long-polls the push host; when it reports news, webwxsync fetches the
 //     messages and contact changes, and the client hands each message to the handlers
 //     registered with [Client.Handle] before advancing the SyncKey.
-//   - Send: [Client.SendText], [Client.SendImage] (uploaded in 512 KiB chunks).
+//   - Send: [Client.SendText], [Client.SendImage] (uploaded in 512 KiB chunks), ...; each
+//     returns a [SentMessage] handle ([SentMessage.Revoke], [SentMessage.Forward]). A message
+//     delivered to a handler answers itself: [Message.Reply].
 //
 // [Client.Run] does all of this until its context ends or the server ends the session, in
 // which case the error matches [ErrLoggedOut]. Failures are reported as [*Error] values that

@@ -187,5 +187,5 @@ func TestMediaNotLoggedIn(t *testing.T) {
 	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn)
 	_, err = c.Forward(ctx, &wechat.Message{MsgType: wechat.MsgTypeText, Content: "x"}, "filehelper")
 	assert.ErrorIs(t, err, wechat.ErrNotLoggedIn)
-	assert.ErrorIs(t, c.Revoke(ctx, wechat.SentMessage{MsgID: "1", ToUserName: "filehelper"}), wechat.ErrNotLoggedIn)
+	assert.ErrorIs(t, c.Revoke(ctx, &wechat.SentMessage{MsgID: "1", ToUserName: "filehelper"}), wechat.ErrNotLoggedIn)
 }

@@ -326,7 +326,7 @@ func TestRevoke(t *testing.T) {
 		assert.Equal(t, "webwxrevokemsg", we.Op)
 		assert.NotZero(t, we.Ret)
 
-		err = b.c.Revoke(t.Context(), wechat.SentMessage{})
+		err = b.c.Revoke(t.Context(), &wechat.SentMessage{})
 		assert.Error(t, err)
 		assert.NotErrorIs(t, err, wechat.ErrRevokeRefused, "no request for an empty SentMessage")
 	})

@@ -209,6 +209,7 @@ func (d *dispatcher) work() {
 // dispatch queues m, claimed in b, behind the other messages of its chat, starting a worker
 // if the chat has none and fewer than the limit run.
 func (d *dispatcher) dispatch(m *Message, b *batch) {
+	m.client = d.c // for m.Reply and the other helpers (message_reply.go)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q := d.chats[m.ChatUserName]

@@ -81,8 +81,14 @@ func HasPrefix(prefix string) Matcher {
 // (m.MentionsMe). It is a [Matcher].
 func MentionsMe(m *Message) bool { return m.MentionsMe }
 
-// IsSentByMe reports whether the logged-in account sent m, from the phone or another device
-// (m.IsSelf). It is a [Matcher].
+// IsSelf reports whether the logged-in account sent m, from the phone or another device: the
+// field [Message.IsSelf], whose name it has. It is a [Matcher]; Not(IsSelf) leaves those
+// messages out. (Messages this Client sent are never delivered.)
+func IsSelf(m *Message) bool { return m.IsSelf }
+
+// IsSentByMe is [IsSelf].
+//
+// Deprecated: use IsSelf, named after the field [Message.IsSelf] it reads.
 func IsSentByMe(m *Message) bool { return m.IsSelf }
 
 // Matchers by contact. They look at the contacts the Client resolved for the message:
@@ -93,7 +99,7 @@ func IsSentByMe(m *Message) bool { return m.IsSelf }
 // nothing. Unlike UserNames, the names and [Contact.ID] can be written into a program.
 
 // FromNickName returns a Matcher selecting the messages whose sender's NickName is one of
-// names. Combine it with Not(IsSentByMe) to leave out self, whose messages from the phone
+// names. Combine it with Not(IsSelf) to leave out self, whose messages from the phone
 // have self as sender.
 func FromNickName(names ...string) Matcher {
 	names = nonEmpty(names)
@@ -417,14 +423,14 @@ func Not(match Matcher) Matcher {
 // on ("handling message", with msg_id, msg_type and chat), and at level Error when the handler
 // fails ("handler failed", with the same keys, duration and err). It never logs the message's
 // content. The Client logs handler errors on its own logger as well (see [WithLogger]). A nil
-// l means [slog.Default].
+// l discards the logs, as it does for WithLogger.
 func Logging(l *slog.Logger) Middleware {
+	log := l
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, m *Message) error {
-			log := l
-			if log == nil {
-				log = slog.Default()
-			}
 			attrs := []slog.Attr{
 				slog.String("msg_id", m.MsgID),
 				slog.Int("msg_type", int(m.MsgType)),

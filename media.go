@@ -62,10 +62,34 @@ type Media struct {
 
 	r    *bufio.Reader
 	body io.Closer
+
+	report func(Progress) // WithProgress; nil when off
+	prog   Progress       // what was read so far
+	ended  bool           // the last report was made
 }
 
-// Read reads the media.
-func (m *Media) Read(p []byte) (int, error) { return m.r.Read(p) }
+// Read reads the media. With [WithProgress] it reports the bytes read so far.
+func (m *Media) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if m.report != nil && (n > 0 || err == io.EOF && !m.ended) {
+		m.prog.Done += int64(n)
+		if err == io.EOF {
+			m.ended = true
+			m.prog.Total = m.prog.Done
+		}
+		m.report(m.prog)
+	}
+	return n, err
+}
+
+// track makes md report its progress as the download of the media of msgID ("" for an
+// avatar), when WithProgress is on.
+func (c *Client) track(md *Media, msgID string) {
+	if c.cfg.progress != nil {
+		md.report = c.cfg.progress
+		md.prog = Progress{Kind: ProgressDownload, Name: md.FileName, MsgID: msgID, Total: md.Size}
+	}
+}
 
 // Close closes the download. It may be called more than once.
 func (m *Media) Close() error { return m.body.Close() }
@@ -245,6 +269,7 @@ func (c *Client) Download(ctx context.Context, m *Message) (*Media, error) {
 		return nil, err
 	}
 	md.setName(name, m.MsgID)
+	c.track(md, m.MsgID)
 	return md, nil
 }
 
@@ -263,6 +288,7 @@ func (c *Client) DownloadThumbnail(ctx context.Context, m *Message) (*Media, err
 			return nil, err
 		}
 		md.setName("", m.MsgID+"_thumb")
+		c.track(md, m.MsgID)
 		return md, nil
 	}
 	return nil, noMedia(m)
@@ -355,6 +381,7 @@ func (c *Client) Avatar(ctx context.Context, userName string) (*Media, error) {
 		return nil, err
 	}
 	md.setName("", userName)
+	c.track(md, "")
 	return md, nil
 }
 

@@ -131,7 +131,11 @@ func (t AppMsgType) String() string {
 // decoded text.
 //
 // The typed accessors ([Message.Image], [Message.App], [Message.Revoke], ...) read the
-// payload of each kind of message; each reports false for a message of another kind.
+// payload of each kind of message; each reports false for a message of another kind. A
+// message delivered to a handler also knows the Client that received it, for the helpers
+// that answer it: [Message.Reply], [Message.ReplyMention], [Message.ReplyImage],
+// [Message.ReplyFile], [Message.Forward] and [Message.AcceptFriend]. On a Message built by
+// hand they return an error.
 //
 // Its methods only read it: they are safe for concurrent use while nobody modifies it.
 type Message struct {
@@ -193,6 +197,8 @@ type Message struct {
 
 	// Raw is the message object exactly as the server sent it.
 	Raw json.RawMessage
+
+	client *Client // the Client that delivered it, for Reply and the other helpers; nil if built by hand
 }
 
 // RecommendInfo is the RecommendInfo object of a message (PROTOCOL 7.1): the person behind a

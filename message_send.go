@@ -37,8 +37,14 @@ const (
 	defaultMaxFileSize = 50 << 20
 )
 
-// SentMessage is what the server answered to a send: the ids needed to refer to the message
-// later, to revoke it for example, and what it was.
+// SentMessage is a message this Client sent: the ids the server answered, needed to refer to
+// the message later, and what it was. The send methods return one; [SentMessage.Revoke]
+// recalls it and [SentMessage.Forward] sends it again to another chat.
+//
+// A SentMessage is a handle returned as a pointer, nil when the send failed. One built by
+// hand (a SentMessage literal with MsgID and ToUserName) can be revoked with
+// [Client.Revoke]; its own methods return an error matching [ErrInvalidArgument], since it
+// has no Client. Its methods are safe for concurrent use.
 type SentMessage struct {
 	MsgID      string // the server's id of the message (SvrMsgId when revoking)
 	LocalID    string // the client's id, also sent as ClientMsgId
@@ -49,6 +55,9 @@ type SentMessage struct {
 	// Time is when the server accepted it, by the client's clock. The server revokes only
 	// messages younger than about 2 minutes (PROTOCOL 8.9).
 	Time time.Time
+
+	c   *Client // the Client that sent it; nil for one built by hand
+	req sendReq // what was sent, for Forward
 }
 
 // sendMsg is the Msg object of the send endpoints (PROTOCOL 8.1). Content and MediaId are
@@ -80,12 +89,13 @@ type sendReq struct {
 // is sent as typed: real newlines and emoji, no HTML escaping. To mention group members, use
 // [Client.SendMention].
 //
-// It returns the server's ids for the message, or an *Error carrying the Ret code: one that
-// matches [ErrRateLimited] (1205, sending too often), [ErrLoggedOut], or 1204 (recipient
-// refused, often self). It returns [ErrNotLoggedIn] before login. Like every send, it first
-// waits for its turn ([WithSendRate]); if ctx ends meanwhile it returns an error matching
-// ctx.Err().
-func (c *Client) SendText(ctx context.Context, to, text string) (SentMessage, error) {
+// It returns the sent message, with the server's ids. On failure it returns nil and an
+// error: one matching [ErrUnknownContact], before any request, when to is not a UserName of
+// this session (a nickname, say); an *Error carrying the Ret code, one that matches
+// [ErrRateLimited] (1205, sending too often), [ErrLoggedOut], or 1204 (recipient refused,
+// often self); [ErrNotLoggedIn] before login. Like every send, it first waits for its turn
+// ([WithSendRate]); if ctx ends meanwhile it returns an error matching ctx.Err().
+func (c *Client) SendText(ctx context.Context, to, text string) (*SentMessage, error) {
 	return c.send(ctx, to, sendReq{op: opSendMsg, typ: MsgTypeText, msg: sendMsg{Type: int(MsgTypeText), Content: new(text)}})
 }
 
@@ -98,10 +108,10 @@ func (c *Client) SendText(ctx context.Context, to, text string) (SentMessage, er
 // loads it in the background, see [Client.WaitContacts]); a group or member it does not know
 // gives an error matching [ErrUnknownContact], without a request. Otherwise it returns what
 // [Client.SendText] returns.
-func (c *Client) SendMention(ctx context.Context, group, text string, members ...string) (SentMessage, error) {
+func (c *Client) SendMention(ctx context.Context, group, text string, members ...string) (*SentMessage, error) {
 	content, source, err := c.mention(group, text, members)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	return c.send(ctx, group, sendReq{op: opSendMsg, typ: MsgTypeText,
 		msg: sendMsg{Type: int(MsgTypeText), Content: new(content), MsgSource: source}})
@@ -145,10 +155,10 @@ func (c *Client) mention(group, text string, members []string) (content, source 
 // the right call by the file's content.
 //
 // It returns what [Client.SendText] returns, or an *Error for a failed upload.
-func (c *Client) SendImage(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+func (c *Client) SendImage(ctx context.Context, to, name string, r io.Reader) (*SentMessage, error) {
 	src, err := c.prepare(r, maxImageSize)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	defer src.close()
 	return c.sendMedia(ctx, to, name, src, "pic", opSendMsgImg, MsgTypeImage)
@@ -158,10 +168,10 @@ func (c *Client) SendImage(ctx context.Context, to, name string, r io.Reader) (S
 // The official client sends only videos under 20 MB as videos; a larger one is refused with
 // an error matching [ErrTooLarge] (send it with [Client.SendFile], or use [Client.Send], which
 // does). Otherwise it behaves like [Client.SendImage].
-func (c *Client) SendVideo(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+func (c *Client) SendVideo(ctx context.Context, to, name string, r io.Reader) (*SentMessage, error) {
 	src, err := c.prepare(r, maxVideoSize-1)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	defer src.close()
 	return c.sendMedia(ctx, to, name, src, "video", opSendVideo, MsgTypeVideo)
@@ -169,10 +179,10 @@ func (c *Client) SendVideo(ctx context.Context, to, name string, r io.Reader) (S
 
 // sendMedia uploads src as mediaType ("pic" or "video") and sends it with op as a message of
 // type typ (PROTOCOL 8.3, 8.4).
-func (c *Client) sendMedia(ctx context.Context, to, name string, src *source, mediaType, op string, typ MsgType) (SentMessage, error) {
+func (c *Client) sendMedia(ctx context.Context, to, name string, src *source, mediaType, op string, typ MsgType) (*SentMessage, error) {
 	up, err := c.upload(ctx, to, name, mediaType, src)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	return c.send(ctx, to, sendReq{op: op, query: url.Values{"fun": {"async"}, "f": {"json"}}, typ: typ,
 		msg: sendMsg{Type: int(typ), MediaID: new(up.mediaID), Content: new("")}})
@@ -193,19 +203,19 @@ func (c *Client) sendMedia(ctx context.Context, to, name string, src *source, me
 // the upload fails.
 //
 // It returns what [Client.SendText] returns, or an *Error for a failed upload.
-func (c *Client) SendFile(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+func (c *Client) SendFile(ctx context.Context, to, name string, r io.Reader) (*SentMessage, error) {
 	src, err := c.prepare(r, c.maxFileSize())
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	defer src.close()
 	return c.sendFile(ctx, to, name, src)
 }
 
-func (c *Client) sendFile(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+func (c *Client) sendFile(ctx context.Context, to, name string, src *source) (*SentMessage, error) {
 	up, err := c.upload(ctx, to, name, "doc", src)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	q := url.Values{"fun": {"async"}, "f": {"json"}}
 	if c.cfg.mode == ModeDesktop {
@@ -237,20 +247,20 @@ func fileAppMsg(mode Mode, title string, size int64, mediaID string) string {
 // SendEmoticon uploads the GIF read from r and sends it to the chat to as an animated
 // emoticon (PROTOCOL 8.6). GIFs over 20 MB are refused with an error matching
 // [ErrTooLarge]. Otherwise it behaves like [Client.SendImage].
-func (c *Client) SendEmoticon(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+func (c *Client) SendEmoticon(ctx context.Context, to, name string, r io.Reader) (*SentMessage, error) {
 	src, err := c.prepare(r, maxImageSize)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	defer src.close()
 	return c.sendEmoticon(ctx, to, name, src)
 }
 
-func (c *Client) sendEmoticon(ctx context.Context, to, name string, src *source) (SentMessage, error) {
+func (c *Client) sendEmoticon(ctx context.Context, to, name string, src *source) (*SentMessage, error) {
 	// The official client uploads GIFs as documents (PROTOCOL 8.6).
 	up, err := c.upload(ctx, to, name, "doc", src)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	return c.send(ctx, to, sendReq{op: opSendEmoticon, query: url.Values{"fun": {"sys"}}, typ: MsgTypeEmoticon,
 		msg: sendMsg{Type: int(MsgTypeEmoticon), EmojiFlag: 2, MediaID: new(up.mediaID)}})
@@ -259,9 +269,9 @@ func (c *Client) sendEmoticon(ctx context.Context, to, name string, src *source)
 // SendEmoticonMD5 sends to the chat to the emoticon the server knows by md5, the md5 of a
 // received emoticon (PROTOCOL 7.5, 8.6): nothing is uploaded. Store stickers cannot be
 // re-sent. It returns what [Client.SendText] returns.
-func (c *Client) SendEmoticonMD5(ctx context.Context, to, md5 string) (SentMessage, error) {
+func (c *Client) SendEmoticonMD5(ctx context.Context, to, md5 string) (*SentMessage, error) {
 	if md5 == "" {
-		return SentMessage{}, &Error{Op: opSendEmoticon, Err: errors.New("empty md5")}
+		return nil, &Error{Op: opSendEmoticon, Err: errors.New("empty md5")}
 	}
 	return c.send(ctx, to, emoticonByMD5(md5))
 }
@@ -279,10 +289,10 @@ func emoticonByMD5(md5 string) sendReq {
 // from the first 512 bytes with http.DetectContentType; the extension of name decides only
 // when the bytes are not recognised. It reads r as [Client.SendFile] does and returns what
 // the chosen call returns.
-func (c *Client) Send(ctx context.Context, to, name string, r io.Reader) (SentMessage, error) {
+func (c *Client) Send(ctx context.Context, to, name string, r io.Reader) (*SentMessage, error) {
 	src, err := c.prepare(r, c.maxFileSize())
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	defer src.close()
 	switch kind := sniffKind(src.head, name); {
@@ -333,16 +343,16 @@ func sniffKind(head []byte, name string) fileKind {
 }
 
 // send posts a message to one of the send endpoints, after waiting for its turn.
-func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, error) {
+func (c *Client) send(ctx context.Context, to string, sd sendReq) (*SentMessage, error) {
 	s, err := c.loggedIn()
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	if err := c.checkRecipient(sd.op, to); err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	if err := c.pacer.wait(ctx); err != nil {
-		return SentMessage{}, &Error{Op: sd.op, Err: err}
+		return nil, &Error{Op: sd.op, Err: err}
 	}
 	q := url.Values{}
 	for k, v := range sd.query {
@@ -367,10 +377,10 @@ func (c *Client) send(ctx context.Context, to string, sd sendReq) (SentMessage, 
 	c.sent.end(msgID)
 	c.paced(sd.op, err)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	c.log.Debug("sent", "op", sd.op, "msg_id", msgID)
-	return SentMessage{MsgID: msgID, LocalID: id, ToUserName: to, Type: sd.typ, Time: time.Now()}, nil
+	return &SentMessage{MsgID: msgID, LocalID: id, ToUserName: to, Type: sd.typ, Time: time.Now(), c: c, req: sd}, nil
 }
 
 // checkRecipient refuses, before any request, a recipient that cannot be a UserName of the

@@ -14,12 +14,15 @@ import (
 // downloaded or uploaded. It forwards text, locations, images, videos, emoticons, files and
 // other app messages (links, ...). For a message it cannot forward (voice, cards, system
 // messages, store stickers, money transfers, a file without MediaId, ...) it returns an error
-// matching errors.ErrUnsupported, without a request. Otherwise it returns what
-// [Client.SendText] returns.
-func (c *Client) Forward(ctx context.Context, m *Message, to string) (SentMessage, error) {
+// matching errors.ErrUnsupported, without a request, and for a nil m one matching
+// [ErrInvalidArgument]. Otherwise it returns what [Client.SendText] returns.
+func (c *Client) Forward(ctx context.Context, m *Message, to string) (*SentMessage, error) {
+	if m == nil {
+		return nil, &Error{Op: opSendMsg, Err: fmt.Errorf("%w: Forward of a nil message", ErrInvalidArgument)}
+	}
 	sd, err := forwardOf(m)
 	if err != nil {
-		return SentMessage{}, err
+		return nil, err
 	}
 	return c.send(ctx, to, sd)
 }
@@ -112,15 +115,16 @@ func replaceAttachID(appmsg, mediaID string) (string, bool) {
 // Revoke recalls the message s that this Client sent (PROTOCOL 8.9). The server revokes only
 // messages younger than about 2 minutes; when it refuses, Revoke returns an *Error matching
 // [ErrRevokeRefused] with the server's Ret and ErrMsg. It also returns errors matching
-// [ErrLoggedOut] and [ErrRateLimited], and [ErrNotLoggedIn] before login. Revokes are paced
-// with the sends ([WithSendRate]).
-func (c *Client) Revoke(ctx context.Context, s SentMessage) error {
+// [ErrLoggedOut] and [ErrRateLimited], [ErrNotLoggedIn] before login, and, without a
+// request, one matching [ErrInvalidArgument] when s is nil or has no MsgID or ToUserName.
+// Revokes are paced with the sends ([WithSendRate]).
+func (c *Client) Revoke(ctx context.Context, s *SentMessage) error {
 	sess, err := c.loggedIn()
 	if err != nil {
 		return err
 	}
-	if s.MsgID == "" || s.ToUserName == "" {
-		return &Error{Op: opRevokeMsg, Err: errors.New("not a sent message: no MsgID or ToUserName")}
+	if s == nil || s.MsgID == "" || s.ToUserName == "" {
+		return &Error{Op: opRevokeMsg, Err: fmt.Errorf("%w: not a sent message: no MsgID or ToUserName", ErrInvalidArgument)}
 	}
 	if err := c.pacer.wait(ctx); err != nil {
 		return &Error{Op: opRevokeMsg, Err: err}
@@ -157,3 +161,35 @@ func parseRevokeResponse(body []byte) error {
 	}
 	return decodeResponse(opRevokeMsg, body, &resp)
 }
+
+// Revoke recalls s, as [Client.Revoke] does with the Client that sent it, and returns what
+// that returns: an error matching [ErrRevokeRefused] once the message is older than about
+// 2 minutes or revoked already. For a nil s or one built by hand, which has no Client, it
+// returns an error matching [ErrInvalidArgument], without a request.
+func (s *SentMessage) Revoke(ctx context.Context) error {
+	if s == nil || s.c == nil {
+		return &Error{Op: opRevokeMsg, Err: errNoSender}
+	}
+	return s.c.Revoke(ctx, s)
+}
+
+// Forward sends s again, to the chat to, as the official client forwards (PROTOCOL 8.7):
+// the same text, or the same media without a new upload (the server keeps what was
+// uploaded for the session). A mention's text is sent as it is, without its list of
+// mentioned members, which belong to the original group. It returns the new message, or
+// what [Client.SendText] returns on failure; for a nil s or one built by hand, which has no
+// Client, an error matching [ErrInvalidArgument], without a request.
+func (s *SentMessage) Forward(ctx context.Context, to string) (*SentMessage, error) {
+	if s == nil || s.c == nil || s.req.op == "" {
+		return nil, &Error{Op: opSendMsg, Err: errNoSender}
+	}
+	sd := s.req
+	sd.msg.MsgSource = ""
+	if sd.op != opSendEmoticon {
+		sd.scene = 2 // emoticons are forwarded with Scene 0 (PROTOCOL 8.7)
+	}
+	return s.c.send(ctx, to, sd)
+}
+
+// errNoSender is the cause of the error of the methods of a SentMessage without a Client.
+var errNoSender = fmt.Errorf("%w: a SentMessage not returned by a send of a Client", ErrInvalidArgument)

@@ -212,6 +212,7 @@ func (c *Client) upload(ctx context.Context, to, name, mediaType string, src *so
 		}
 		if check.MediaID != "" {
 			c.log.Debug("upload skipped: the server has the file", "op", opCheckUpload)
+			c.report(Progress{Kind: ProgressUpload, Name: name, To: to, Done: src.size, Total: src.size})
 			return uploaded{mediaID: check.MediaID, signature: check.Signature}, nil
 		}
 	}
@@ -264,6 +265,7 @@ func (c *Client) upload(ctx context.Context, to, name, mediaType string, src *so
 	chunks := (src.size + chunkSize - 1) / chunkSize
 	u := cgiURL(s.hosts.file, "webwxuploadmedia", url.Values{"f": {"json"}})
 	var mediaID string
+	c.report(Progress{Kind: ProgressUpload, Name: name, To: to, Total: src.size})
 	for i := range chunks {
 		data := src.buf[:min(chunkSize, src.size-i*chunkSize)]
 		if _, err := io.ReadFull(r, data); err != nil {
@@ -278,6 +280,7 @@ func (c *Client) upload(ctx context.Context, to, name, mediaType string, src *so
 		if mediaID, err = c.uploadChunk(ctx, s, u, f, name, contentType, data); err != nil {
 			return uploaded{}, err
 		}
+		c.report(Progress{Kind: ProgressUpload, Name: name, To: to, Done: min((i+1)*chunkSize, src.size), Total: src.size})
 	}
 	if mediaID == "" {
 		return uploaded{}, badResponse(opUploadMedia, errors.New("no MediaId"))

@@ -75,16 +75,15 @@ func run(ctx context.Context, out io.Writer, offline bool, n int, logger *slog.L
 
 	c := wechat.New(opts...)
 	var echoed atomic.Int64
-	c.HandleFunc(func(m *wechat.Message) bool { return wechat.IsText(m) && !m.IsSelf },
-		func(ctx context.Context, m *wechat.Message) error {
-			if _, err := c.SendText(ctx, m.ChatUserName, m.Content); err != nil {
-				return err
-			}
-			if k := echoed.Add(1); n > 0 && k >= int64(n) {
-				cancel()
-			}
-			return nil
-		})
+	c.HandleFunc(wechat.All(wechat.IsText, wechat.Not(wechat.IsSelf)), func(ctx context.Context, m *wechat.Message) error {
+		if _, err := m.Reply(ctx, m.Content); err != nil {
+			return err
+		}
+		if k := echoed.Add(1); n > 0 && k >= int64(n) {
+			cancel()
+		}
+		return nil
+	})
 
 	var wg sync.WaitGroup
 	if offline {

@@ -157,8 +157,7 @@ func (a *admin) greet(ctx context.Context, joins <-chan joined) {
 				continue
 			}
 			name := memberName(j.member)
-			// "@name" + U+2005 is how WeChat writes a mention (PROTOCOL 7.4).
-			if _, err := a.c.SendText(ctx, j.group.UserName, "Welcome @"+name+"\u2005! Please read the group notice."); err != nil {
+			if _, err := a.c.SendMention(ctx, j.group.UserName, "welcome! Please read the group notice.", j.member.UserName); err != nil {
 				a.printf("welcoming %s failed: %v\n", name, err)
 				continue
 			}
@@ -178,7 +177,7 @@ func (a *admin) kick(ctx context.Context, m *wechat.Message) error {
 	if !m.IsSelf {
 		a.count(func() { a.declined++ })
 		a.printf("declined /kick from %s: not the owner\n", senderName(m))
-		_, err := a.c.SendText(ctx, group.UserName, "Only the group owner can remove members.")
+		_, err := m.ReplyMention(ctx, "only the group owner can remove members.")
 		return err
 	}
 	name := strings.TrimSpace(strings.TrimPrefix(m.Content, "/kick"))
@@ -191,7 +190,7 @@ func (a *admin) kick(ctx context.Context, m *wechat.Message) error {
 		}
 	}
 	if target == nil {
-		_, err := a.c.SendText(ctx, group.UserName, fmt.Sprintf("No member is called %q.", name))
+		_, err := m.Reply(ctx, fmt.Sprintf("No member is called %q.", name))
 		return err
 	}
 	if err := a.c.RemoveMembers(ctx, group.UserName, target.UserName); err != nil {

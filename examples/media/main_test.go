@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestOffline(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	require.NoError(t, run(t.Context(), &out, true, dir, nil))
+	require.NoError(t, run(t.Context(), &out, true, dir, "", nil))
 	text := out.String()
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	assert.Equal(t, "saved 5 files", lines[len(lines)-1])
@@ -27,6 +27,8 @@ func TestOffline(t *testing.T) {
 		assert.Contains(t, text, "saved "+kind+": ")
 	}
 	assert.Contains(t, text, `server received a webwxsendappmsg to filehelper: "Q3 report.pdf"`, "the file is forwarded")
+	assert.Contains(t, text, "\ruploading photos.zip [==============================] 100%\n", "the upload's progress bar")
+	assert.Contains(t, text, `server received a webwxsendappmsg to filehelper: "photos.zip"`, "the upload is sent")
 
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)

@@ -97,19 +97,16 @@ func run(ctx context.Context, out io.Writer, offline bool, cfg config) error {
 			printf("ignored the request of %s: %q\n", req.NickName, req.Greeting)
 			return nil
 		}
-		friend, err := c.AcceptFriend(ctx, req)
-		if err != nil {
-			return fmt.Errorf("accepting %s: %w", req.NickName, err)
-		}
-		printf("accepted %s (ID %s)\n", friend.Name(), friend.ID)
 		group, err := findGroup(ctx, c, cfg.group)
 		if err != nil {
 			return err
 		}
-		text := fmt.Sprintf("Welcome, %s! I am inviting you to %s.", friend.Name(), group.Name())
-		if _, err := c.SendText(ctx, friend.UserName, text); err != nil {
-			return fmt.Errorf("greeting %s: %w", friend.Name(), err)
+		// Accept, then greet the new friend with a first message.
+		friend, err := m.AcceptFriend(ctx, fmt.Sprintf("Welcome, %s! I am inviting you to %s.", req.NickName, group.Name()))
+		if err != nil {
+			return fmt.Errorf("welcoming %s: %w", req.NickName, err)
 		}
+		printf("accepted %s (ID %s)\n", friend.Name(), friend.ID)
 		if err := c.AddMembers(ctx, group.UserName, friend.UserName); err != nil {
 			return fmt.Errorf("inviting %s: %w", friend.Name(), err)
 		}
