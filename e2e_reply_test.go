@@ -29,7 +29,7 @@ type replyResult struct {
 func replySetup(t *testing.T, act func(ctx context.Context, m *wechat.Message) (*wechat.SentMessage, error)) (*testSession, <-chan replyResult) {
 	t.Helper()
 	results := make(chan replyResult, 16)
-	ts := setup(t, withHandler(func(ctx context.Context, m *wechat.Message) error {
+	ts := setup(t, withHandler(func(ctx context.Context, _ *testSession, m *wechat.Message) error {
 		if !wechat.IsText(m) {
 			return nil
 		}
@@ -168,7 +168,7 @@ func TestMessageAcceptFriend(t *testing.T) {
 		err    error
 	}
 	done := make(chan accepted, 2)
-	ts := setup(t, withHandler(func(ctx context.Context, m *wechat.Message) error {
+	ts := setup(t, withHandler(func(ctx context.Context, _ *testSession, m *wechat.Message) error {
 		switch {
 		case m.MsgType == wechat.MsgTypeVerify:
 			f, err := m.AcceptFriend(ctx, "Welcome, Carol!")
