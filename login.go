@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/jsvar"
 	"github.com/wxkit/wechat/internal/qrterm"
+	"github.com/wxkit/wechat/internal/wire/jsvar"
 )
 
 // Login hosts and constants (PROTOCOL 2.1, 4.1).

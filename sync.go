@@ -13,7 +13,7 @@ import (
 
 	"github.com/wxkit/wechat/internal/backoff"
 	"github.com/wxkit/wechat/internal/jsonscan"
-	"github.com/wxkit/wechat/internal/jsvar"
+	"github.com/wxkit/wechat/internal/wire/jsvar"
 )
 
 const (

@@ -1,202 +1,289 @@
-// Package jsonscan walks JSON without reflection. It hands out the raw bytes of values, as
-// sub-slices of the input (no copy), so that a caller decodes only the fields it needs and keeps
-// the rest raw. It checks the structure it walks (strings, nesting, literals) and reports a
-// truncated or malformed input as an error wrapping ErrSyntax; it never panics.
-//
-// It exists for the hot path of the sync loop: decoding a webwxsync body with encoding/json
-// into lenient types costs several allocations per field.
-package jsonscan
+package wire
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// ErrSyntax is wrapped by every error of this package.
-var ErrSyntax = errors.New("jsonscan: syntax error")
+// This file holds the JSON scanner every JSON decoder of the package is built on. It walks
+// the bytes without reflection and hands out values as sub-slices of the input (no copy), so
+// a decoder reads the fields it knows straight into its values and skips the rest. It checks
+// the structure it walks (strings, brackets, separators) and reports a cut or malformed input
+// as an error wrapping ErrSyntax; it never panics and never recurses on the input's nesting.
 
-// maxDepth bounds nesting, so that adversarial input cannot exhaust the stack.
-const maxDepth = 64
+// ErrSyntax is wrapped by the errors of bodies that are not the JSON (or JavaScript, or XML)
+// they should be. Error texts give an offset and a reason, never bytes of the body, which can
+// hold credentials.
+var ErrSyntax = errors.New("wire: syntax error")
 
 func syntaxError(off int, what string) error {
 	return fmt.Errorf("%w at offset %d: %s", ErrSyntax, off, what)
 }
 
 // Object calls fn with the key (raw, without quotes, escapes not decoded) and the raw value of
-// each member of the object data holds, in order. Leading and trailing white space is allowed;
+// each member of the object data holds, in order (a nil fn only checks the syntax). Leading and trailing white space is allowed;
 // anything else after the object is an error. It stops at the first error fn returns.
 func Object(data []byte, fn func(key, val []byte) error) error {
-	i := skipWS(data, 0)
-	end, err := walkObject(data, i, 0, fn)
+	it, err := openObject(data, skipWS(data, 0))
 	if err != nil {
 		return err
 	}
-	if j := skipWS(data, end); j != len(data) {
+	for {
+		k, v, ok := it.next()
+		if !ok {
+			break
+		}
+		if fn == nil {
+			continue
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	if it.err != nil {
+		return it.err
+	}
+	if j := skipWS(data, it.end); j != len(data) {
 		return syntaxError(j, "data after the object")
 	}
 	return nil
 }
 
-// Array calls fn with the raw bytes of each element of the array data holds.
-func Array(data []byte, fn func(val []byte) error) error {
-	i := skipWS(data, 0)
-	end, err := walkArray(data, i, 0, fn)
-	if err != nil {
-		return err
-	}
-	if j := skipWS(data, end); j != len(data) {
-		return syntaxError(j, "data after the array")
-	}
-	return nil
+// members iterates over the members of a JSON object without allocating. After next reports
+// false, err holds the syntax error that stopped it, if any, and end the offset just after
+// the object. depth is the deepest nesting of the values seen so far (a scalar 0, an object
+// or array 1 plus its contents).
+type members struct {
+	d     []byte
+	i     int
+	end   int
+	depth int
+	err   error
+	done  bool
 }
 
-func walkObject(d []byte, i, depth int, fn func(key, val []byte) error) (int, error) {
+// openObject starts iterating over the object at d[i].
+func openObject(d []byte, i int) (members, error) {
 	if i >= len(d) || d[i] != '{' {
-		return 0, syntaxError(i, "object expected")
+		return members{done: true}, syntaxError(i, "object expected")
 	}
-	if depth >= maxDepth {
-		return 0, syntaxError(i, "nested too deeply")
+	it := members{d: d, i: skipWS(d, i+1)}
+	if it.i < len(d) && d[it.i] == '}' {
+		it.end, it.done = it.i+1, true
 	}
-	i = skipWS(d, i+1)
-	if i < len(d) && d[i] == '}' {
-		return i + 1, nil
+	return it, nil
+}
+
+func (it *members) fail(err error) bool {
+	it.err, it.done = err, true
+	return false
+}
+
+// next returns the next member's raw key and value.
+func (it *members) next() (key, val []byte, ok bool) {
+	key, ok = it.key()
+	if !ok {
+		return nil, nil, false
 	}
-	for {
-		if i >= len(d) || d[i] != '"' {
-			return 0, syntaxError(i, "object key expected")
-		}
-		kend, err := skipString(d, i)
-		if err != nil {
-			return 0, err
-		}
-		key := d[i+1 : kend-1]
-		i = skipWS(d, kend)
+	val, ok = it.value()
+	return key, val, ok
+}
+
+// key returns the next member's raw key and leaves the iterator at its value, which the
+// caller then takes with value or decodes in place and passes with valueEnd.
+func (it *members) key() ([]byte, bool) {
+	if it.done {
+		return nil, false
+	}
+	d, i := it.d, it.i
+	if i >= len(d) || d[i] != '"' {
+		return nil, it.fail(syntaxError(i, "object key expected"))
+	}
+	kend, err := skipString(d, i)
+	if err != nil {
+		return nil, it.fail(err)
+	}
+	key := d[i+1 : kend-1]
+	i = kend
+	if i < len(d) && d[i] == ':' { // the usual layout: no space before the colon
+		i++
+	} else {
+		i = skipWS(d, i)
 		if i >= len(d) || d[i] != ':' {
-			return 0, syntaxError(i, "':' expected")
+			return nil, it.fail(syntaxError(i, "':' expected"))
 		}
-		i = skipWS(d, i+1)
-		vend, err := skipValue(d, i, depth+1)
-		if err != nil {
-			return 0, err
-		}
-		if fn != nil {
-			if err := fn(key, d[i:vend]); err != nil {
-				return 0, err
-			}
-		}
-		i = skipWS(d, vend)
-		if i >= len(d) {
-			return 0, syntaxError(i, "unexpected end in object")
-		}
-		switch d[i] {
-		case ',':
-			i = skipWS(d, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, syntaxError(i, "',' or '}' expected")
-		}
+		i++
 	}
+	it.i = skipWS(d, i)
+	return key, true
 }
 
-func walkArray(d []byte, i, depth int, fn func(val []byte) error) (int, error) {
-	if i >= len(d) || d[i] != '[' {
-		return 0, syntaxError(i, "array expected")
+// value skips the value key left the iterator at and returns it.
+func (it *members) value() ([]byte, bool) {
+	start := it.i
+	end, depth, err := skipValue(it.d, start)
+	if err != nil {
+		return nil, it.fail(err)
 	}
-	if depth >= maxDepth {
-		return 0, syntaxError(i, "nested too deeply")
+	it.depth = max(it.depth, depth)
+	if !it.valueEnd(end) {
+		return nil, false
 	}
-	i = skipWS(d, i+1)
-	if i < len(d) && d[i] == ']' {
-		return i + 1, nil
-	}
-	for {
-		vend, err := skipValue(d, i, depth+1)
-		if err != nil {
-			return 0, err
-		}
-		if fn != nil {
-			if err := fn(d[i:vend]); err != nil {
-				return 0, err
-			}
-		}
-		i = skipWS(d, vend)
-		if i >= len(d) {
-			return 0, syntaxError(i, "unexpected end in array")
-		}
-		switch d[i] {
-		case ',':
-			i = skipWS(d, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, syntaxError(i, "',' or ']' expected")
-		}
-	}
+	return it.d[start:end], true
 }
 
-// skipValue returns the offset just after the value starting at d[i].
-func skipValue(d []byte, i, depth int) (int, error) {
+// valueEnd moves past the value that ends at end, to the next member.
+func (it *members) valueEnd(end int) bool {
+	d := it.d
+	i := skipWS(d, end)
 	if i >= len(d) {
-		return 0, syntaxError(i, "value expected")
+		return it.fail(syntaxError(i, "unexpected end in object"))
+	}
+	switch d[i] {
+	case ',':
+		it.i = skipWS(d, i+1)
+	case '}':
+		it.end, it.done = i+1, true
+	default:
+		return it.fail(syntaxError(i, "',' or '}' expected"))
+	}
+	return true
+}
+
+// elements iterates over the elements of a JSON array. A caller that decodes an element in
+// place (instead of taking its raw value from next) reports where it ended with skipTo.
+type elements struct {
+	d    []byte
+	i    int
+	end  int
+	err  error
+	done bool
+}
+
+// openArray starts iterating over the array at d[i].
+func openArray(d []byte, i int) (elements, error) {
+	if i >= len(d) || d[i] != '[' {
+		return elements{done: true}, syntaxError(i, "array expected")
+	}
+	it := elements{d: d, i: skipWS(d, i+1)}
+	if it.i < len(d) && d[it.i] == ']' {
+		it.end, it.done = it.i+1, true
+	}
+	return it, nil
+}
+
+// start returns the offset of the next element, or false at the end.
+func (it *elements) start() (int, bool) {
+	if it.done {
+		return 0, false
+	}
+	if it.i >= len(it.d) {
+		it.err, it.done = syntaxError(it.i, "value expected"), true
+		return 0, false
+	}
+	return it.i, true
+}
+
+// skipTo moves past the element that ended at end, to the next one.
+func (it *elements) skipTo(end int) {
+	d := it.d
+	i := skipWS(d, end)
+	if i >= len(d) {
+		it.err, it.done = syntaxError(i, "unexpected end in array"), true
+		return
+	}
+	switch d[i] {
+	case ',':
+		it.i = skipWS(d, i+1)
+	case ']':
+		it.end, it.done = i+1, true
+	default:
+		it.err, it.done = syntaxError(i, "',' or ']' expected"), true
+	}
+}
+
+// next returns the raw bytes of the next element.
+func (it *elements) next() ([]byte, bool) {
+	i, ok := it.start()
+	if !ok {
+		return nil, false
+	}
+	end, _, err := skipValue(it.d, i)
+	if err != nil {
+		it.err, it.done = err, true
+		return nil, false
+	}
+	it.skipTo(end)
+	if it.err != nil {
+		return nil, false
+	}
+	return it.d[i:end], true
+}
+
+// skipValue returns the offset just after the value starting at d[i] and its nesting depth.
+func skipValue(d []byte, i int) (end, depth int, err error) {
+	if i >= len(d) {
+		return 0, 0, syntaxError(i, "value expected")
 	}
 	switch c := d[i]; {
 	case c == '"':
-		return skipString(d, i)
+		end, err = skipString(d, i)
+		return end, 0, err
 	case c == '{' || c == '[':
-		return skipNested(d, i, depth)
+		return skipNested(d, i)
 	case c == 't':
-		return skipLiteral(d, i, "true")
+		end, err = skipLiteral(d, i, "true")
+		return end, 0, err
 	case c == 'f':
-		return skipLiteral(d, i, "false")
+		end, err = skipLiteral(d, i, "false")
+		return end, 0, err
 	case c == 'n':
-		return skipLiteral(d, i, "null")
+		end, err = skipLiteral(d, i, "null")
+		return end, 0, err
 	case c == '-' || c >= '0' && c <= '9':
 		j := i + 1
 		for j < len(d) && isNumberByte(d[j]) {
 			j++
 		}
-		return j, nil
+		return j, 0, nil
 	}
-	return 0, syntaxError(i, "value expected")
+	return 0, 0, syntaxError(i, "value expected")
 }
 
-// skipNested skips the object or array starting at d[i] without looking at its members: it
+// skipNested skips the object or array starting at d[i] without decoding its members: it
 // follows strings and brackets (checking that each closes the kind it opened), which is all it
-// takes to find the end. Values that are skipped are not decoded, so their inner syntax is not
-// checked further; the walks that decode check theirs.
-func skipNested(d []byte, i, depth int) (int, error) {
-	var open [maxDepth]byte
-	n := 0
+// takes to find the end, at any depth. Values skipped this way are not decoded, so their inner
+// syntax is not checked further; the decoders that read them check theirs.
+func skipNested(d []byte, i int) (end, depth int, err error) {
+	var small [64]byte
+	open := small[:0] // grows only for input nested deeper than 64
 	for j := i; j < len(d); j++ {
 		switch c := d[j]; c {
 		case '"':
 			end, err := skipString(d, j)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			j = end - 1
 		case '{', '[':
-			if depth+n >= maxDepth {
-				return 0, syntaxError(j, "nested too deeply")
-			}
-			open[n] = c
-			n++
+			open = append(open, c)
+			depth = max(depth, len(open))
 		case '}', ']':
-			if n == 0 || open[n-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
-				return 0, syntaxError(j, "mismatched bracket")
+			if len(open) == 0 || open[len(open)-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+				return 0, 0, syntaxError(j, "mismatched bracket")
 			}
-			n--
-			if n == 0 {
-				return j + 1, nil
+			open = open[:len(open)-1]
+			if len(open) == 0 {
+				return j + 1, depth, nil
 			}
 		}
 	}
-	return 0, syntaxError(i, "unterminated object or array")
+	return 0, 0, syntaxError(i, "unterminated object or array")
 }
 
 func isNumberByte(c byte) bool {
@@ -261,69 +348,95 @@ func skipWS(d []byte, i int) int {
 	return i
 }
 
-// IsNull reports whether val is the literal null.
-func IsNull(val []byte) bool { return string(val) == "null" }
+// isNull reports whether val is the literal null.
+func isNull(val []byte) bool { return string(val) == "null" }
 
 // String decodes val, a raw JSON string, with its escapes. ok is false if val is not a
 // well-formed string.
 func String(val []byte) (s string, ok bool) {
-	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
-		return "", false
-	}
-	inner := val[1 : len(val)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), true
-	}
-	b, ok := unescape(inner)
+	b, ok := stringBytes(val, nil)
 	return string(b), ok
 }
 
-// Text decodes val leniently as text: a string's contents, a number's digits, "" for null.
-// ok is false for objects, arrays, booleans and malformed values.
+// stringBytes returns the contents of the raw JSON string val, unescaped: a sub-slice of val
+// when it has no escapes, else decoded into *scratch, which it keeps if it grew (a nil
+// scratch means a new buffer). The result is valid until the next use of scratch.
+func stringBytes(val []byte, scratch *[]byte) ([]byte, bool) {
+	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
+		return nil, false
+	}
+	inner := val[1 : len(val)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, true
+	}
+	var buf []byte
+	if scratch != nil {
+		buf = (*scratch)[:0]
+	}
+	out, ok := unescape(buf, inner)
+	if scratch != nil && cap(out) > cap(*scratch) {
+		*scratch = out[:0]
+	}
+	return out, ok
+}
+
+// Text applies the string-or-number rule of the protocol (PROTOCOL 14.4): a JSON string gives
+// its contents, a number its digits as written, null "". ok is false for objects, arrays,
+// booleans and malformed values, which a lenient decoder reads as "".
 func Text(val []byte) (string, bool) {
+	b, ok := textBytes(val, nil)
+	return string(b), ok
+}
+
+// textBytes is Text without the copy: see stringBytes.
+func textBytes(val []byte, scratch *[]byte) ([]byte, bool) {
 	if len(val) == 0 {
-		return "", false
+		return nil, false
 	}
 	switch c := val[0]; {
 	case c == '"':
-		return String(val)
+		return stringBytes(val, scratch)
 	case c == '-' || c >= '0' && c <= '9':
-		return string(val), true
-	case IsNull(val):
-		return "", true
+		return val, true
+	case isNull(val):
+		return nil, true
 	}
-	return "", false
+	return nil, false
 }
 
-// Int decodes val leniently as an integer: a JSON number, a numeric string (spaces trimmed),
-// "" or null (0). Values above 2^63 keep their bits; integral floats such as 1.0 are accepted.
+// Int applies the number rule of the protocol (PROTOCOL 14.4, 14.5): val is a JSON number or a
+// numeric string (spaces trimmed), "" and null are 0. Values above 2^63 keep their bits (an
+// unsigned uin or AttrStatus); integral floats such as 1.0 or 1e3 are accepted. ok is false
+// for anything else (1.5, 1e30, "abc", true, objects), which a lenient decoder reads as 0.
 func Int(val []byte) (int64, bool) {
 	if len(val) == 0 {
 		return 0, false
 	}
 	if val[0] == '"' {
-		s, ok := String(val)
-		if !ok {
+		if len(val) < 2 || val[len(val)-1] != '"' {
 			return 0, false
 		}
-		val = bytes.TrimSpace([]byte(s))
+		val = bytes.TrimSpace(val[1 : len(val)-1])
 		if len(val) == 0 {
 			return 0, true
 		}
-	} else if IsNull(val) {
+		if bytes.IndexByte(val, '\\') >= 0 {
+			return 0, false // digits need no escapes
+		}
+	} else if isNull(val) {
 		return 0, true
 	}
 	// Fast path: plain decimal digits.
-	var n int64
 	neg := val[0] == '-'
 	digits := val
 	if neg {
 		digits = val[1:]
 	}
 	if len(digits) > 0 && len(digits) <= 18 {
+		var n int64
 		for _, c := range digits {
 			if c < '0' || c > '9' {
-				goto slow
+				return slowInt(val)
 			}
 			n = n*10 + int64(c-'0')
 		}
@@ -332,7 +445,10 @@ func Int(val []byte) (int64, bool) {
 		}
 		return n, true
 	}
-slow:
+	return slowInt(val)
+}
+
+func slowInt(val []byte) (int64, bool) {
 	s := string(val)
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return v, true
@@ -340,19 +456,42 @@ slow:
 	if v, err := strconv.ParseUint(s, 10, 64); err == nil {
 		return int64(v), true
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f == float64(int64(f)) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err == nil && f >= math.MinInt64 && f < math.MaxInt64 && f == math.Trunc(f) {
 		return int64(f), true
 	}
 	return 0, false
 }
 
-// unescape decodes the escapes of a JSON string's contents.
-func unescape(s []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(s))
+// intField reads val with the number rule into an int: a value that does not fit an int
+// reads as 0, like any odd field.
+func intField(val []byte) int {
+	n, _ := Int(val)
+	if int64(int(n)) != n {
+		return 0
+	}
+	return int(n)
+}
+
+// int64Field reads val with the number rule; an odd value reads as 0.
+func int64Field(val []byte) int64 {
+	n, _ := Int(val)
+	return n
+}
+
+// unescape appends the contents s of a JSON string, its escapes decoded, to dst.
+func unescape(dst, s []byte) ([]byte, bool) {
+	out := dst
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '\\' {
-			out = append(out, c)
+			// Copy the run up to the next escape at once.
+			j := bytes.IndexByte(s[i:], '\\')
+			if j < 0 {
+				return append(out, s[i:]...), true
+			}
+			out = append(out, s[i:i+j]...)
+			i += j - 1
 			continue
 		}
 		i++

@@ -1,10 +1,11 @@
-package jsonscan
+package wire
 
 import (
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -25,15 +26,46 @@ func TestObject(t *testing.T) {
 	assert.Equal(t, []string{"1", `"x\"y"`, `{"d":[1,{"e":null},"]"]}`, "true", "-1.5e3"}, vals)
 }
 
-func TestArray(t *testing.T) {
+func TestElements(t *testing.T) {
 	var got []string
-	require.NoError(t, Array([]byte(`[ {"a":1}
-,{"b":"}"} ,"s", 3]`), func(v []byte) error {
+	it, err := openArray([]byte(`[ {"a":1}
+,{"b":"}"} ,"s", 3]`), 0)
+	require.NoError(t, err)
+	for {
+		v, ok := it.next()
+		if !ok {
+			break
+		}
 		got = append(got, string(v))
-		return nil
-	}))
+	}
+	require.NoError(t, it.err)
 	assert.Equal(t, []string{`{"a":1}`, `{"b":"}"}`, `"s"`, "3"}, got)
-	require.NoError(t, Array([]byte(`[]`), nil))
+	it, err = openArray([]byte(`[]`), 0)
+	require.NoError(t, err)
+	_, ok := it.next()
+	assert.False(t, ok)
+	assert.NoError(t, it.err)
+	for _, in := range []string{`[1,2`, `[1 2]`, `[1,]`, `[`} {
+		it, err := openArray([]byte(in), 0)
+		require.NoError(t, err)
+		for {
+			if _, ok := it.next(); !ok {
+				break
+			}
+		}
+		assert.ErrorIs(t, it.err, ErrSyntax, in)
+	}
+}
+
+func TestSkipNestedDepth(t *testing.T) {
+	// Nesting costs no recursion and no error: the depth is reported, at any depth.
+	deep := strings.Repeat("[", 1000) + strings.Repeat("]", 1000)
+	end, depth, err := skipValue([]byte(deep), 0)
+	require.NoError(t, err)
+	assert.Equal(t, len(deep), end)
+	assert.Equal(t, 1000, depth)
+	_, _, err = skipValue([]byte(strings.Repeat("[", 100)+strings.Repeat("}", 100)), 0)
+	assert.ErrorIs(t, err, ErrSyntax)
 }
 
 func TestErrors(t *testing.T) {
