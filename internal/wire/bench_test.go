@@ -9,20 +9,11 @@ import (
 	"testing"
 )
 
-// rootFixture reads a fixture of the module's testdata, shared with the root package.
+// rootFixture reads a fixture of the module's testdata/<endpoint>/, shared with the root
+// package: the bodies are shaped like the server's.
 func rootFixture(tb testing.TB, dir, name string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", dir, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-// fixture reads a fixture of this package's testdata.
-func fixture(tb testing.TB, dir, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
 	if err != nil {
 		tb.Fatal(err)
 	}

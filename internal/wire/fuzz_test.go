@@ -23,7 +23,7 @@ func seed(f *testing.F, dirs ...string) {
 func FuzzDecodeSync(f *testing.F) {
 	seed(f, "webwxsync")
 	for _, name := range []string{"odd_fields.json", "unreadable_entries.json", "contact_entries.json", "ret_1101_cut.json"} {
-		f.Add(fixture(f, "webwxsync", name))
+		f.Add(rootFixture(f, "webwxsync", name))
 	}
 	// Small bodies too: the fixtures are large, which makes mutating them slow.
 	f.Add([]byte(`{"BaseResponse":{"Ret":0,"ErrMsg":""},"AddMsgList":[{"MsgId":"1","MsgType":1,"FromUserName":"@@g","Content":"@a:<br/>x"},null,{"MsgId":2,"X":[[[]]]}],"ContinueFlag":0,"SyncKey":{"Count":1,"List":[{"Key":1,"Val":2}]},"SKey":""}`))
@@ -126,7 +126,7 @@ func FuzzDecodeInit(f *testing.F) {
 
 func FuzzDecodeContactPage(f *testing.F) {
 	seed(f, "webwxgetcontact", "webwxbatchgetcontact")
-	f.Add(fixture(f, "webwxgetcontact", "odd_entries.json"))
+	f.Add(rootFixture(f, "webwxgetcontact", "odd_entries.json"))
 	f.Add([]byte(`{"BaseResponse":{"Ret":0},"MemberList":[{"UserName":"@a","Sex":"x","MemberList":[{"UserName":"@m","Uin":1e3},{}]}],"Seq":"7"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodeContactPage(body)
@@ -212,8 +212,8 @@ func FuzzParseLoginPoll(f *testing.F) {
 
 func FuzzParseLoginPage(f *testing.F) {
 	seed(f, "webwxnewloginpage")
-	f.Add(fixture(f, "webwxnewloginpage", "invalid_utf8.xml"))
-	f.Add(fixture(f, "webwxnewloginpage", "ret_1203_gbk.xml"))
+	f.Add(rootFixture(f, "webwxnewloginpage", "invalid_utf8.xml"))
+	f.Add(rootFixture(f, "webwxnewloginpage", "ret_1203_gbk.xml"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, err := ParseLoginPage(body)
 		if err != nil && !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrEmptyPage) && !errors.Is(err, ErrHTMLPage) {

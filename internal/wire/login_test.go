@@ -112,19 +112,18 @@ func TestParseLoginPage(t *testing.T) {
 	)
 	tests := []struct {
 		file    string
-		root    bool
 		want    LoginPage
 		wantErr error
 	}{
-		{file: "ok.xml", root: true, want: LoginPage{
+		{file: "ok.xml", want: LoginPage{
 			SKey: "@crypt_5f3c9a1e_7d2b4e6f8a0c1e3f5a7b9c0d2e4f6a8b", WxSid: "Qz9Yx8Wv7Ut6+Sr5", WxUin: 987654321,
 			PassTicket: "Wq7Er8Ty9Ui0%2BOpAsDf%2FGhJkLz%3D",
 		}},
-		{file: "ret_1203.xml", root: true, want: LoginPage{Ret: 1203}},
-		{file: "html_refused.html", root: true, wantErr: ErrHTMLPage},
-		{file: "html_refused_gbk.html", root: true, wantErr: ErrHTMLPage},
-		{file: "empty.xml", root: true, wantErr: ErrEmptyPage},
-		{file: "truncated.xml", root: true, wantErr: ErrSyntax},
+		{file: "ret_1203.xml", want: LoginPage{Ret: 1203}},
+		{file: "html_refused.html", wantErr: ErrHTMLPage},
+		{file: "html_refused_gbk.html", wantErr: ErrHTMLPage},
+		{file: "empty.xml", wantErr: ErrEmptyPage},
+		{file: "truncated.xml", wantErr: ErrSyntax},
 		// Lenient: bytes that are not UTF-8 and a control character are replaced, not fatal.
 		{file: "invalid_utf8.xml", want: LoginPage{Message: "OK\uFFFD\uFFFD\uFFFD", SKey: skey, WxSid: sid, WxUin: 2212345678, PassTicket: pt}},
 		// A refusal in GBK still tells its ret.
@@ -132,12 +131,7 @@ func TestParseLoginPage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			var body []byte
-			if tt.root {
-				body = rootFixture(t, "webwxnewloginpage", tt.file)
-			} else {
-				body = fixture(t, "webwxnewloginpage", tt.file)
-			}
+			body := rootFixture(t, "webwxnewloginpage", tt.file)
 			got, err := ParseLoginPage(body)
 			if tt.wantErr != nil {
 				assert.ErrorIs(t, err, tt.wantErr)

@@ -181,3 +181,30 @@ func DecodePushLogin(body []byte) (*PushLogin, error) {
 	}
 	return r, err
 }
+
+// Status returns the answer's BaseResponse; every JSON answer of this package has one.
+func (r *Base) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *Send) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *Upload) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *CheckUpload) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *Revoke) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *CreateChatroom) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *Sync) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *ContactPage) Status() BaseResponse { return r.Base }
+
+// Status returns the answer's BaseResponse.
+func (r *Init) Status() BaseResponse { return r.Base }

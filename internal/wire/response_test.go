@@ -112,7 +112,7 @@ func TestDecodeContactPage(t *testing.T) {
 	assert.NotEmpty(t, g.Contacts[0].Members)
 
 	// Odd fields read as zero; a broken entry is reported and left out; Seq as a string.
-	o, err := DecodeContactPage(fixture(t, "webwxgetcontact", "odd_entries.json"))
+	o, err := DecodeContactPage(rootFixture(t, "webwxgetcontact", "odd_entries.json"))
 	require.NoError(t, err)
 	require.Len(t, o.Contacts, 2)
 	assert.Equal(t, "@@0f1e2d3c", o.Contacts[0].UserName)

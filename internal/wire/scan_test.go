@@ -182,3 +182,56 @@ func FuzzObject(f *testing.F) {
 		}
 	})
 }
+
+// TestIntRule is the number rule of PROTOCOL 14.4 and 14.5, the one every integer field goes
+// through.
+func TestIntRule(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{`0`, 0, true}, {`1`, 1, true}, {`-1`, -1, true}, {`1205`, 1205, true},
+		{`"1"`, 1, true}, {`"1700000000"`, 1700000000, true}, {`" 42 "`, 42, true}, {`"-2013"`, -2013, true},
+		{`""`, 0, true}, {`null`, 0, true},
+		{`2212345678`, 2212345678, true}, {`"2212345678"`, 2212345678, true}, // Uin above 2^31
+		{`9223372036854775807`, 9223372036854775807, true}, {`-9223372036854775808`, -9223372036854775808, true},
+		{`6012345678901234567`, 6012345678901234567, true},  // above 2^53: no float rounding
+		{`9223372036854775809`, -9223372036854775807, true}, // above 2^63: the bits are kept
+		{`1.0`, 1, true}, {`1e3`, 1000, true}, {`"2.0"`, 2, true}, {`-0.0`, 0, true},
+		{`1.5`, 0, false}, {`1e30`, 0, false}, {`"abc"`, 0, false}, {`"1a"`, 0, false},
+		{`"NaN"`, 0, false}, {`"Inf"`, 0, false}, {`true`, 0, false}, {`false`, 0, false},
+		{`[1]`, 0, false}, {`{"v":1}`, 0, false}, {`18446744073709551616`, 0, false}, // 2^64
+		{`"\u0031"`, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := Int([]byte(tt.in))
+		assert.Equal(t, tt.ok, ok, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+	// A field that does not fit an int reads as 0.
+	assert.Equal(t, 0, intField([]byte(`"abc"`)))
+	assert.Equal(t, 7, intField([]byte(`"7"`)))
+}
+
+// TestTextRule is the string-or-number rule of PROTOCOL 14.4.
+func TestTextRule(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{`"6012345678901234567"`, "6012345678901234567", true},
+		{`6012345678901234567`, "6012345678901234567", true}, // a bare number above 2^53, exact
+		{`18446744073709551616`, "18446744073709551616", true},
+		{`-1`, "-1", true}, {`1.0`, "1.0", true}, {`""`, "", true}, {`null`, "", true},
+		{`"a &lt;b&gt; <br/>"`, "a &lt;b&gt; <br/>", true},
+		{`"\u6587\u4ef6"`, "文件", true},
+		{`" spaced "`, " spaced ", true},
+		{`true`, "", false}, {`{"text":"oops"}`, "", false}, {`["a"]`, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := Text([]byte(tt.in))
+		assert.Equal(t, tt.ok, ok, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}

@@ -22,7 +22,6 @@ func testMsgID(i int) string { return strconv.FormatUint(6012345678901234000+uin
 func TestDecodeSyncFixtures(t *testing.T) {
 	tests := []struct {
 		file         string
-		root         bool // a fixture of the module's testdata
 		wantMsgs     int
 		wantContinue int
 		wantKey      string
@@ -30,16 +29,16 @@ func TestDecodeSyncFixtures(t *testing.T) {
 		wantRet      int
 		wantErr      bool
 	}{
-		{file: "text_100.json", root: true, wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
-		{file: "text_100_compact.json", root: true, wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
-		{file: "continue_flag.json", root: true, wantMsgs: 1, wantContinue: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
-		{file: "numbers_as_strings.json", root: true, wantMsgs: 2, wantKey: syncKey4, wantCheckKey: syncKey4},
-		{file: "malformed_message.json", root: true, wantMsgs: 3, wantKey: syncKey4, wantCheckKey: syncKey4},
-		{file: "ret_1101.json", root: true, wantRet: 1101},
-		{file: "ret_minus1.json", root: true, wantRet: -1},
-		{file: "html_error_page.html", root: true, wantErr: true},
-		{file: "truncated.json", root: true, wantErr: true},
-		{file: "empty.json", root: true, wantErr: true},
+		{file: "text_100.json", wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "text_100_compact.json", wantMsgs: 100, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "continue_flag.json", wantMsgs: 1, wantContinue: 1, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "numbers_as_strings.json", wantMsgs: 2, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "malformed_message.json", wantMsgs: 3, wantKey: syncKey4, wantCheckKey: syncKey4},
+		{file: "ret_1101.json", wantRet: 1101},
+		{file: "ret_minus1.json", wantRet: -1},
+		{file: "html_error_page.html", wantErr: true},
+		{file: "truncated.json", wantErr: true},
+		{file: "empty.json", wantErr: true},
 		{file: "odd_fields.json", wantMsgs: 7, wantKey: syncKeyNew, wantCheckKey: syncKeyNew},
 		{file: "unreadable_entries.json", wantMsgs: 6, wantKey: syncKeyNew, wantCheckKey: syncKeyNew},
 		{file: "contact_entries.json", wantMsgs: 1, wantKey: syncKeyNew, wantCheckKey: syncKeyNew},
@@ -48,12 +47,7 @@ func TestDecodeSyncFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			var body []byte
-			if tt.root {
-				body = rootFixture(t, "webwxsync", tt.file)
-			} else {
-				body = fixture(t, "webwxsync", tt.file)
-			}
+			body := rootFixture(t, "webwxsync", tt.file)
 			s, err := DecodeSync(body)
 			require.NotNil(t, s)
 			if tt.wantErr {
@@ -107,7 +101,7 @@ func TestDecodeSyncText100(t *testing.T) {
 // TestTolerateOddFields: a field that does not fit its type reads as zero; the message keeps
 // its real type and Content (wire rule 1).
 func TestTolerateOddFields(t *testing.T) {
-	s, err := DecodeSync(fixture(t, "webwxsync", "odd_fields.json"))
+	s, err := DecodeSync(rootFixture(t, "webwxsync", "odd_fields.json"))
 	require.NoError(t, err)
 	require.Len(t, s.Messages, 7)
 	m := s.Messages
@@ -165,7 +159,7 @@ func TestTolerateOddFields(t *testing.T) {
 // object) is one message with its raw bytes and Err, the others are delivered and the SyncKey
 // advances (wire rule 2).
 func TestTolerateUnreadableEntries(t *testing.T) {
-	body := fixture(t, "webwxsync", "unreadable_entries.json")
+	body := rootFixture(t, "webwxsync", "unreadable_entries.json")
 	s, err := DecodeSync(body)
 	require.NoError(t, err)
 	require.Len(t, s.Messages, 6)
@@ -223,7 +217,7 @@ func TestTolerateTooLargeEntry(t *testing.T) {
 // TestTolerateContactEntries: contacts with odd fields are decoded; those that cannot be read
 // are reported in Unreadable and left out; the messages of the batch are delivered.
 func TestTolerateContactEntries(t *testing.T) {
-	s, err := DecodeSync(fixture(t, "webwxsync", "contact_entries.json"))
+	s, err := DecodeSync(rootFixture(t, "webwxsync", "contact_entries.json"))
 	require.NoError(t, err)
 	require.Len(t, s.Messages, 1)
 	require.Len(t, s.ModContacts, 2)

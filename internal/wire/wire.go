@@ -1,5 +1,5 @@
 // Package wire holds the request bodies and response shapes of the Web WeChat protocol
-// (docs/PROTOCOL.md) and their decoding, with no dependency on the Client: jslogin, the login
+// (PROTOCOL.md) and their decoding, with no dependency on the Client: jslogin, the login
 // poll, webwxnewloginpage, webwxinit, webwxstatusnotify, webwxgetcontact,
 // webwxbatchgetcontact, synccheck, webwxsync, the answers of the send and upload calls, and
 // the XML payloads inside messages.
@@ -33,7 +33,8 @@ const (
 )
 
 // BaseResponse is the BaseResponse object of every JSON answer (PROTOCOL 3.8). Found is false
-// when the body had none that could be read; Ret is 0 for success (PROTOCOL 13).
+// when the body had none that could be read, or one without a readable Ret (a number or a
+// numeric string); Ret is 0 for success (PROTOCOL 13).
 type BaseResponse struct {
 	Ret    int
 	ErrMsg string
@@ -54,14 +55,16 @@ func decodeBase(val []byte) BaseResponse {
 		}
 		switch string(k) {
 		case "Ret":
-			b.Ret = intField(v)
+			// The one field that is not read leniently: a Ret that cannot be read must not
+			// pass for success.
+			n, ok := Int(v)
+			b.Ret, b.Found = int(n), ok && int64(int(n)) == n
 		case "ErrMsg":
 			b.ErrMsg, _ = Text(v)
 		}
 	}
-	if it.err != nil {
+	if it.err != nil || !b.Found {
 		return BaseResponse{}
 	}
-	b.Found = true
 	return b
 }
