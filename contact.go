@@ -3,7 +3,6 @@ package wechat
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/textfmt"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // ContactKind classifies a contact (PROTOCOL 5.6).
@@ -173,34 +172,34 @@ func classify(userName, self string, verifyFlag, contactFlag int) ContactKind {
 	return KindStranger
 }
 
-// newContact converts a wire contact, decoding its names.
-func newContact(w *wireContact, self string) *Contact {
+// newContact converts a contact decoded by internal/wire (names decoded already).
+func newContact(w *wire.Contact, self string) *Contact {
 	c := &Contact{
-		UserName:        string(w.UserName),
-		NickName:        textfmt.Text(string(w.NickName)),
-		RemarkName:      textfmt.Text(string(w.RemarkName)),
-		DisplayName:     textfmt.Text(string(w.DisplayName)),
-		Alias:           string(w.Alias),
-		Signature:       textfmt.Text(string(w.Signature)),
-		Province:        string(w.Province),
-		City:            string(w.City),
-		Sex:             int(w.Sex),
-		Uin:             int64(w.Uin),
-		ContactFlag:     int(w.ContactFlag),
-		VerifyFlag:      int(w.VerifyFlag),
-		AttrStatus:      int64(w.AttrStatus),
+		UserName:        w.UserName,
+		NickName:        w.NickName,
+		RemarkName:      w.RemarkName,
+		DisplayName:     w.DisplayName,
+		Alias:           w.Alias,
+		Signature:       w.Signature,
+		Province:        w.Province,
+		City:            w.City,
+		Sex:             w.Sex,
+		Uin:             w.Uin,
+		ContactFlag:     w.ContactFlag,
+		VerifyFlag:      w.VerifyFlag,
+		AttrStatus:      w.AttrStatus,
 		StarFriend:      w.StarFriend != 0,
 		HeadImgURL:      w.HeadImgURL,
-		MemberCount:     int(w.MemberCount),
-		EncryChatRoomID: string(w.EncryChatRoomID),
-		OwnerUin:        int64(w.OwnerUin),
+		MemberCount:     w.MemberCount,
+		EncryChatRoomID: w.EncryChatRoomID,
+		OwnerUin:        w.OwnerUin,
 		IsOwner:         w.IsOwner != 0,
 	}
 	c.Kind = classify(c.UserName, self, c.VerifyFlag, c.ContactFlag)
-	if len(w.MemberList) > 0 {
-		c.Members = make([]Member, len(w.MemberList))
-		for i := range w.MemberList {
-			c.Members[i] = newMember(&w.MemberList[i])
+	if len(w.Members) > 0 {
+		c.Members = make([]Member, len(w.Members))
+		for i := range w.Members {
+			c.Members[i] = newMember(&w.Members[i])
 		}
 		if c.MemberCount == 0 {
 			c.MemberCount = len(c.Members)
@@ -209,27 +208,22 @@ func newContact(w *wireContact, self string) *Contact {
 	return c
 }
 
-func newMember(m *wireMember) Member {
+func newMember(m *wire.Member) Member {
 	return Member{
-		UserName:    string(m.UserName),
-		NickName:    textfmt.Text(string(m.NickName)),
-		DisplayName: textfmt.Text(string(m.DisplayName)),
-		Uin:         int64(m.Uin),
-		AttrStatus:  int64(m.AttrStatus),
+		UserName:    m.UserName,
+		NickName:    m.NickName,
+		DisplayName: m.DisplayName,
+		Uin:         m.Uin,
+		AttrStatus:  m.AttrStatus,
 	}
 }
 
-// decodeContacts decodes each raw contact on its own, so that one malformed entry costs only
-// itself (it is logged) and not the whole list.
-func (c *Client) decodeContacts(op string, raws []json.RawMessage, self string) []*Contact {
-	out := make([]*Contact, 0, len(raws))
-	for _, raw := range raws {
-		var w wireContact
-		if err := json.Unmarshal(raw, &w); err != nil || w.UserName == "" {
-			c.log.Warn("skipping malformed contact", "op", op, "err", jsonError(err))
-			continue
-		}
-		out = append(out, newContact(&w, self))
+// decodeContacts converts the contacts of an answer; internal/wire decoded each on its own,
+// so that an entry that could not be read costs only itself (it is logged by the caller).
+func (c *Client) decodeContacts(op string, ws []wire.Contact, self string) []*Contact {
+	out := make([]*Contact, 0, len(ws))
+	for i := range ws {
+		out = append(out, newContact(&ws[i], self))
 	}
 	return out
 }
@@ -411,21 +405,22 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 			"pass_ticket": {s.passTicket},
 			"lang":        {c.cfg.lang},
 		}
-		var resp struct {
-			hasBase
-			MemberList []json.RawMessage `json:"MemberList"`
-			Seq        flexInt           `json:"Seq"`
-		}
-		if err := c.getJSON(ctx, opGetContact, cgiURL(s.hosts.main, "webwxgetcontact", q), &resp); err != nil {
+		body, err := c.getRaw(ctx, opGetContact, cgiURL(s.hosts.main, "webwxgetcontact", q))
+		if err != nil {
 			return err
 		}
-		cs := c.decodeContacts(opGetContact, resp.MemberList, s.self)
+		resp, err := decodeJSON(opGetContact, body, wire.DecodeContactPage)
+		if err != nil {
+			return err
+		}
+		c.warnUnreadableEntries(opGetContact, resp.Unreadable)
+		cs := c.decodeContacts(opGetContact, resp.Contacts, s.self)
 		c.contacts.put(cs...)
-		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", int64(resp.Seq))
-		if resp.Seq == 0 || int64(resp.Seq) == seq {
+		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", resp.Seq)
+		if resp.Seq == 0 || resp.Seq == seq {
 			break
 		}
-		seq = int64(resp.Seq)
+		seq = resp.Seq
 	}
 	// The groups of the pages, of webwxinit (often not saved to the address book) and those
 	// fetched for a message.
@@ -479,33 +474,27 @@ func (c *Client) fetchContacts(ctx context.Context, userNames []string, inFlight
 }
 
 func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []string) error {
-	type entry struct {
-		UserName        string `json:"UserName"`
-		EncryChatRoomID string `json:"EncryChatRoomId"`
-	}
-	list := make([]entry, len(userNames))
+	list := make([]wire.BatchContactEntry, len(userNames))
 	for i, u := range userNames {
-		list[i] = entry{UserName: u}
+		list[i] = wire.BatchContactEntry{UserName: u}
 	}
-	req := struct {
-		BaseRequest baseRequest `json:"BaseRequest"`
-		Count       int         `json:"Count"`
-		List        []entry     `json:"List"`
-	}{s.baseRequest(), len(list), list}
+	req := wire.BatchContactRequest{BaseRequest: s.baseRequest(), Count: len(list), List: list}
 	q := url.Values{
 		"type":        {"ex"},
 		"r":           {ms(time.Now().UnixMilli())},
 		"lang":        {c.cfg.lang},
 		"pass_ticket": {s.passTicket},
 	}
-	var resp struct {
-		hasBase
-		ContactList []json.RawMessage `json:"ContactList"`
-	}
-	if err := c.postJSON(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req, &resp); err != nil {
+	body, err := c.postRaw(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req)
+	if err != nil {
 		return err
 	}
-	cs := c.decodeContacts(opBatchContact, resp.ContactList, s.self)
+	resp, err := decodeJSON(opBatchContact, body, wire.DecodeContactPage)
+	if err != nil {
+		return err
+	}
+	c.warnUnreadableEntries(opBatchContact, resp.Unreadable)
+	cs := c.decodeContacts(opBatchContact, resp.Contacts, s.self)
 	for _, ct := range cs {
 		if ct.Kind == KindGroup {
 			ct.membersLoaded = true
