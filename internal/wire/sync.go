@@ -151,12 +151,27 @@ type Unreadable struct {
 func DecodeSync(body []byte) (*Sync, error) {
 	s := &Sync{}
 	var dec decoder
+	count := 0 // AddMsgCount, which comes before AddMsgList: a capacity hint
 	it, err := openObject(body, skipWS(body, 0))
 	if err != nil {
 		return s, err
 	}
 	for {
-		k, v, ok := it.next()
+		k, ok := it.key()
+		if !ok {
+			break
+		}
+		if string(k) == "AddMsgList" {
+			// Decoded in place: most of the body, walked once.
+			var end int
+			s.Messages, end, err = dec.messages(body, it.i, count)
+			if err != nil {
+				return s, err
+			}
+			it.valueEnd(end)
+			continue
+		}
+		v, ok := it.value()
 		if !ok {
 			break
 		}
@@ -164,8 +179,8 @@ func DecodeSync(body []byte) (*Sync, error) {
 		switch string(k) {
 		case "BaseResponse":
 			s.Base = decodeBase(v)
-		case "AddMsgList":
-			s.Messages, err = dec.messages(v)
+		case "AddMsgCount":
+			count = intField(v)
 		case "ModContactList":
 			s.ModContacts, s.Unreadable, err = contactList(v, "ModContactList", s.Unreadable)
 		case "DelContactList":
@@ -194,30 +209,40 @@ func DecodeSync(body []byte) (*Sync, error) {
 	return s, nil
 }
 
-// messages decodes AddMsgList; null and a value that is not an array are no messages.
-func (dec *decoder) messages(val []byte) ([]Message, error) {
-	if len(val) == 0 || val[0] != '[' {
-		return nil, nil
+// messages decodes the AddMsgList value at d[i] and returns the offset after it; null and a
+// value that is not an array are no messages. count is the AddMsgCount read before, or 0.
+func (dec *decoder) messages(d []byte, i, count int) ([]Message, int, error) {
+	if i >= len(d) || d[i] != '[' {
+		end, _, err := skipValue(d, i)
+		return nil, end, err
 	}
-	it, err := openArray(val, 0)
+	it, err := openArray(d, i)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	// Messages of the multi-line layout are ~1 KB: size the slice once.
-	out := make([]Message, 0, min(len(val)/512+1, 1024))
+	// Size the slice once: by the count the body announces if it is plausible (an entry
+	// takes at least 2 bytes), else for entries of ~1 KB, which both layouts have.
+	n := (len(d)-i)/1024 + 1
+	if count > 0 && count <= (len(d)-i)/2 {
+		n = count
+	}
+	out := make([]Message, 0, min(n, 4096))
 	for {
-		i, ok := it.start()
+		j, ok := it.start()
 		if !ok {
 			break
 		}
 		out = append(out, Message{})
-		end, err := dec.message(&out[len(out)-1], val, i)
+		end, err := dec.message(&out[len(out)-1], d, j)
 		if err != nil {
-			return out[:len(out)-1], err
+			return out[:len(out)-1], 0, err
 		}
 		it.skipTo(end)
 	}
-	return out, it.err
+	if it.err != nil {
+		return out, 0, it.err
+	}
+	return out, it.end, nil
 }
 
 func (s *Sync) delContacts(val []byte) error {
