@@ -65,9 +65,10 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reade
 	return req, nil
 }
 
-// do sends req and reads the whole body (at most limit bytes; a longer one is ErrBadResponse). Transport errors are wrapped
-// in an *Error with the URL redacted; the caller's context error stays reachable with
-// errors.Is. Any status is returned to the caller to judge.
+// do sends req and reads the whole body (at most limit bytes; a longer one is
+// ErrBadResponse). Transport errors are wrapped in an *Error with the URL redacted; the
+// caller's context error stays reachable with errors.Is. Any status is returned to the caller
+// to judge.
 func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, []byte, error) {
 	c.log.Debug("request", "op", op, "host", req.URL.Host)
 	// Every call gets a deadline (PROTOCOL 12.2); the long polls set their own, longer one.
