@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,4 +339,53 @@ func TestDecodeResponseRetWinsOverBadFields(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, r.AddMsgList)
 	assert.False(t, r.SyncKey.valid())
+}
+
+// countingBody is a response body of n bytes that counts what is read of it.
+type countingBody struct{ n, read int64 }
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.read >= b.n {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), b.n-b.read)
+	clear(p[:k])
+	b.read += k
+	return int(k), nil
+}
+
+func (b *countingBody) Close() error { return nil }
+
+type bodyTransport struct {
+	body *countingBody
+	size int64 // the Content-Length announced, or -1
+}
+
+func (t bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: t.body, ContentLength: t.size, Header: http.Header{}, Request: req}, nil
+}
+
+// TestBodyLimit: a body over the limit is ErrBadResponse; one announced over it is refused
+// before anything is read; one of unknown length is not read past the limit.
+func TestBodyLimit(t *testing.T) {
+	announced := &countingBody{n: maxJSONBody + 1}
+	c := New(WithHTTPClient(&http.Client{Transport: bodyTransport{announced, maxJSONBody + 1}}))
+	_, err := c.getRaw(t.Context(), opGetContact, "https://wx.qq.com/cgi-bin/mmwebwx-bin/webwxgetcontact")
+	require.ErrorIs(t, err, ErrBadResponse)
+	assert.Zero(t, announced.read, "refused before reading")
+
+	unknown := &countingBody{n: 10 * maxScriptBody}
+	c = New(WithHTTPClient(&http.Client{Transport: bodyTransport{unknown, -1}}))
+	_, err = c.getScript(t.Context(), opSyncCheck, "https://webpush.wx.qq.com/cgi-bin/mmwebwx-bin/synccheck")
+	require.ErrorIs(t, err, ErrBadResponse)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, opSyncCheck, e.Op)
+	assert.LessOrEqual(t, unknown.read, int64(maxScriptBody+1), "not read past the limit")
+
+	ok := &countingBody{n: maxScriptBody}
+	c = New(WithHTTPClient(&http.Client{Transport: bodyTransport{ok, -1}}))
+	body, err := c.getScript(t.Context(), opSyncCheck, "https://webpush.wx.qq.com/cgi-bin/mmwebwx-bin/synccheck")
+	require.NoError(t, err)
+	assert.Len(t, body, maxScriptBody, "a body of exactly the limit is read whole")
 }
