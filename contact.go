@@ -151,9 +151,8 @@ var specialAccounts = map[string]bool{
 	"notification_messages": true, "wxitil": true, "userexperience_alarm": true, "notifymessage": true,
 }
 
-func isGroupName(userName string) bool {
-	return strings.HasPrefix(userName, "@@") || strings.HasSuffix(userName, "@chatroom")
-}
+// isGroupName reports whether userName names a group (PROTOCOL 5.6).
+func isGroupName(userName string) bool { return wire.IsGroupName(userName) }
 
 // classify applies the rules of PROTOCOL 5.6 in order.
 func classify(userName, self string, verifyFlag, contactFlag int) ContactKind {

@@ -205,29 +205,30 @@ var commonEntities = [...]struct {
 // in a group: content that matches ^(@[a-zA-Z0-9]+|[a-zA-Z0-9_-]+):<br/>
 // gives the member's UserName as sender ("@0123abcd" or a plain wxid), the
 // rest of content after "<br/>" and ok true. Otherwise (messages the user
-// sent to the group, system messages) sender is "", rest is content and ok
-// is false. content is the raw wire text; decode rest with [Text].
-func SplitSender(content string) (sender, rest string, ok bool) {
+// sent to the group, system messages) sender is empty, rest is content and ok
+// is false. content is the raw wire text, as a string or as bytes (then
+// sender and rest share its memory); decode rest with [Text].
+func SplitSender[T string | []byte](content T) (sender, rest T, ok bool) {
 	const sep = ":<br/>"
 	n := 0
-	if strings.HasPrefix(content, "@") {
+	if len(content) > 0 && content[0] == '@' {
 		n = 1
 		for n < len(content) && isAlnum(content[n]) {
 			n++
 		}
 		if n == 1 {
-			return "", content, false
+			return sender, content, false
 		}
 	} else {
 		for n < len(content) && (isAlnum(content[n]) || content[n] == '_' || content[n] == '-') {
 			n++
 		}
 		if n == 0 {
-			return "", content, false
+			return sender, content, false
 		}
 	}
-	if !strings.HasPrefix(content[n:], sep) {
-		return "", content, false
+	if len(content)-n < len(sep) || string(content[n:n+len(sep)]) != sep {
+		return sender, content, false
 	}
 	return content[:n], content[n+len(sep):], true
 }

@@ -268,7 +268,7 @@ func (dec *decoder) messageStrings(m *Message, r *msgRaw) {
 	// messages have no prefix; own messages are never from a group.
 	if content, ok := textBytes(r.strs[sContent], &dec.scratch); ok && len(content) > 0 {
 		if IsGroupName(m.FromUserName) && m.MsgType != msgTypeSys {
-			if sender, rest, ok := splitSender(content); ok {
+			if sender, rest, ok := textfmt.SplitSender(content); ok {
 				m.Sender = write(&a, sender)
 				content = rest
 			}
@@ -372,35 +372,4 @@ const msgTypeSys = 10000 // MSGTYPE_SYS: system texts in groups carry no sender 
 // a permanent id (PROTOCOL 5.6).
 func IsGroupName(userName string) bool {
 	return strings.HasPrefix(userName, "@@") || strings.HasSuffix(userName, "@chatroom")
-}
-
-// splitSender splits the sender prefix off the Content of a message received in a group
-// (PROTOCOL 7.4): ^(@[a-zA-Z0-9]+|[a-zA-Z0-9_-]+):<br/>.
-func splitSender(content []byte) (sender, rest []byte, ok bool) {
-	const sep = ":<br/>"
-	n := 0
-	if len(content) > 0 && content[0] == '@' {
-		n = 1
-		for n < len(content) && isAlnum(content[n]) {
-			n++
-		}
-		if n == 1 {
-			return nil, content, false
-		}
-	} else {
-		for n < len(content) && (isAlnum(content[n]) || content[n] == '_' || content[n] == '-') {
-			n++
-		}
-		if n == 0 {
-			return nil, content, false
-		}
-	}
-	if len(content)-n < len(sep) || string(content[n:n+len(sep)]) != sep {
-		return nil, content, false
-	}
-	return content[:n], content[n+len(sep):], true
-}
-
-func isAlnum(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
