@@ -44,19 +44,43 @@ type Member struct {
 	KeyWord     string
 }
 
-// decodeContact decodes a Contact object. It reports false for an entry that cannot be read:
-// not an object, broken inside, too deep, or without a UserName.
+// decodeContact decodes the Contact object val.
 func decodeContact(val []byte) (Contact, error) {
-	var c Contact
-	if len(val) > MaxEntry {
-		return c, ErrTooLarge
-	}
-	it, err := openObject(val, 0)
+	c, _, bad, err := decodeContactAt(val, 0)
 	if err != nil {
-		return c, ErrNotEntry
+		return Contact{}, err
+	}
+	return c, bad
+}
+
+// decodeContactAt decodes the Contact object at d[i] in place and returns the offset after it.
+// bad is why the entry cannot be read (not an object, broken inside, too deep, too large, no
+// UserName), with the zero Contact; err is a framing error: the end of the entry cannot be
+// found.
+func decodeContactAt(d []byte, i int) (c Contact, end int, bad, err error) {
+	it, oerr := openObject(d, i)
+	if oerr != nil {
+		end, _, err = skipValue(d, i)
+		return Contact{}, end, ErrNotEntry, err
 	}
 	for {
-		k, v, ok := it.next()
+		k, ok := it.key()
+		if !ok {
+			break
+		}
+		if string(k) == "MemberList" {
+			// Decoded in place: most of a group's bytes.
+			members, mend, depth, merr := memberListAt(d, it.i)
+			if merr != nil {
+				it.fail(merr)
+				break
+			}
+			c.Members = members
+			it.depth = max(it.depth, depth)
+			it.valueEnd(mend)
+			continue
+		}
+		v, ok := it.value()
 		if !ok {
 			break
 		}
@@ -73,8 +97,6 @@ func decodeContact(val []byte) (Contact, error) {
 			c.ContactFlag = intField(v)
 		case "MemberCount":
 			c.MemberCount = intField(v)
-		case "MemberList":
-			c.Members, _, _ = memberList(v, "", nil) // odd members cost only themselves
 		case "RemarkName":
 			c.RemarkName = nameField(v)
 		case "Sex":
@@ -109,23 +131,33 @@ func decodeContact(val []byte) (Contact, error) {
 			c.ChatRoomOwner, _ = Text(v)
 		}
 	}
+	end = it.end
 	switch {
 	case it.err != nil:
-		return Contact{}, it.err
+		if end, _, err = skipValue(d, i); err != nil {
+			return Contact{}, 0, nil, err
+		}
+		bad = it.err
 	case it.depth+1 > MaxDepth:
-		return Contact{}, ErrTooDeep
+		bad = ErrTooDeep
+	case end-i > MaxEntry:
+		bad = ErrTooLarge
 	case c.UserName == "":
-		return Contact{}, ErrNotEntry
+		bad = ErrNotEntry
 	}
-	return c, nil
+	if bad != nil {
+		return Contact{}, end, bad, nil
+	}
+	return c, end, nil, nil
 }
 
-// decodeMember decodes a MemberList entry, like decodeContact.
-func decodeMember(val []byte) (Member, error) {
-	var m Member
-	it, err := openObject(val, 0)
-	if err != nil {
-		return m, ErrNotEntry
+// decodeMemberAt decodes the MemberList entry at d[i] in place, like decodeContactAt, and
+// returns its depth too.
+func decodeMemberAt(d []byte, i int) (m Member, end, depth int, bad, err error) {
+	it, oerr := openObject(d, i)
+	if oerr != nil {
+		end, depth, err = skipValue(d, i)
+		return Member{}, end, depth, ErrNotEntry, err
 	}
 	for {
 		k, v, ok := it.next()
@@ -147,15 +179,22 @@ func decodeMember(val []byte) (Member, error) {
 			m.KeyWord, _ = Text(v)
 		}
 	}
+	end, depth = it.end, it.depth+1
 	switch {
 	case it.err != nil:
-		return Member{}, it.err
-	case it.depth+1 > MaxDepth:
-		return Member{}, ErrTooDeep
+		if end, depth, err = skipValue(d, i); err != nil {
+			return Member{}, 0, 0, nil, err
+		}
+		bad = it.err
+	case depth > MaxDepth:
+		bad = ErrTooDeep
 	case m.UserName == "":
-		return Member{}, ErrNotEntry
+		bad = ErrNotEntry
 	}
-	return m, nil
+	if bad != nil {
+		return Member{}, end, depth, bad, nil
+	}
+	return m, end, depth, nil, nil
 }
 
 // nameField decodes a name with the string-or-number rule, then its emoji spans and entities.
@@ -164,34 +203,46 @@ func nameField(v []byte) string {
 	return textfmt.Text(s)
 }
 
-// contactList decodes a list of contacts. Entries that cannot be read are appended to bad
-// (named list) and left out; null or a value that is not an array is an empty list. The error
-// is that of a list whose framing is broken.
+// contactList decodes the list of contacts val; see contactListAt.
 func contactList(val []byte, list string, bad []Unreadable) ([]Contact, []Unreadable, error) {
-	if len(val) == 0 || val[0] != '[' {
-		return nil, bad, nil
+	out, bad, _, err := contactListAt(val, 0, list, bad)
+	return out, bad, err
+}
+
+// contactListAt decodes the list of contacts at d[i] in place and returns the offset after it.
+// Entries that cannot be read are appended to bad (named list) and left out; null or a value
+// that is not an array is an empty list. The error is that of a list whose framing is broken.
+func contactListAt(d []byte, i int, list string, bad []Unreadable) ([]Contact, []Unreadable, int, error) {
+	if i >= len(d) || d[i] != '[' {
+		end, _, err := skipValue(d, i)
+		return nil, bad, end, err
 	}
-	it, err := openArray(val, 0)
+	it, err := openArray(d, i)
 	if err != nil {
-		return nil, bad, err
+		return nil, bad, 0, err
 	}
 	var out []Contact
 	for {
-		e, ok := it.next()
+		j, ok := it.start()
 		if !ok {
 			break
 		}
-		c, err := decodeContact(e)
+		c, end, why, err := decodeContactAt(d, j)
 		if err != nil {
-			bad = append(bad, Unreadable{List: list, Raw: e, Err: err})
-			continue
+			return out, bad, 0, err
 		}
-		out = append(out, c)
+		if why != nil {
+			bad = append(bad, Unreadable{List: list, Raw: d[j:end], Err: why})
+		} else {
+			out = append(out, c)
+		}
+		it.skipTo(end)
 	}
-	return out, bad, it.err
+	return out, bad, it.end, it.err
 }
 
-// memberList decodes a MemberList like contactList.
+// memberList decodes the MemberList val; entries that cannot be read are appended to bad
+// (named list) and left out.
 func memberList(val []byte, list string, bad []Unreadable) ([]Member, []Unreadable, error) {
 	if len(val) == 0 || val[0] != '[' {
 		return nil, bad, nil
@@ -202,20 +253,56 @@ func memberList(val []byte, list string, bad []Unreadable) ([]Member, []Unreadab
 	}
 	var out []Member
 	for {
-		e, ok := it.next()
+		j, ok := it.start()
 		if !ok {
 			break
 		}
-		m, err := decodeMember(e)
+		m, end, _, why, err := decodeMemberAt(val, j)
 		if err != nil {
-			if list != "" {
-				bad = append(bad, Unreadable{List: list, Raw: e, Err: err})
-			}
-			continue
+			return out, bad, err
 		}
-		out = append(out, m)
+		if why != nil {
+			bad = append(bad, Unreadable{List: list, Raw: val[j:end], Err: why})
+		} else {
+			out = append(out, m)
+		}
+		it.skipTo(end)
 	}
 	return out, bad, it.err
+}
+
+// memberListAt decodes a group's MemberList at d[i] in place, leaving out the members that
+// cannot be read (they cost only themselves), and returns the offset after it and its depth.
+func memberListAt(d []byte, i int) ([]Member, int, int, error) {
+	if i >= len(d) || d[i] != '[' {
+		end, depth, err := skipValue(d, i) // not a list: no members
+		return nil, end, depth, err
+	}
+	it, err := openArray(d, i)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var out []Member
+	depth := 1
+	for {
+		j, ok := it.start()
+		if !ok {
+			break
+		}
+		m, end, mdepth, why, err := decodeMemberAt(d, j)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if why == nil { // a member left out costs only itself, its depth included
+			depth = max(depth, mdepth+1)
+			out = append(out, m)
+		}
+		it.skipTo(end)
+	}
+	if it.err != nil {
+		return nil, 0, 0, it.err
+	}
+	return out, it.end, depth, nil
 }
 
 // ContactPage is the answer of webwxgetcontact (PROTOCOL 5.3: MemberList, Seq) or of
@@ -231,21 +318,44 @@ type ContactPage struct {
 // contacts of MemberList or ContactList, whichever the body has. Errors are DecodeSync's.
 func DecodeContactPage(body []byte) (*ContactPage, error) {
 	p := &ContactPage{}
-	err := Object(body, func(k, v []byte) error {
-		var err error
-		switch k := string(k); k {
+	it, err := openObject(body, skipWS(body, 0))
+	if err != nil {
+		return p, err
+	}
+	for {
+		k, ok := it.key()
+		if !ok {
+			break
+		}
+		if k := string(k); k == "MemberList" || k == "ContactList" {
+			// Decoded in place: the list is the whole page.
+			cs, bad, end, err := contactListAt(body, it.i, k, p.Unreadable)
+			p.Unreadable = bad
+			p.Contacts = append(p.Contacts, cs...)
+			if err != nil {
+				return p, err
+			}
+			it.valueEnd(end)
+			continue
+		}
+		v, ok := it.value()
+		if !ok {
+			break
+		}
+		switch string(k) {
 		case "BaseResponse":
 			p.Base = decodeBase(v)
-		case "MemberList", "ContactList":
-			var cs []Contact
-			cs, p.Unreadable, err = contactList(v, k, p.Unreadable)
-			p.Contacts = append(p.Contacts, cs...)
 		case "Seq":
 			p.Seq = int64Field(v)
 		}
-		return err
-	})
-	return p, err
+	}
+	if it.err != nil {
+		return p, it.err
+	}
+	if j := skipWS(body, it.end); j != len(body) {
+		return p, syntaxError(j, "data after the object")
+	}
+	return p, nil
 }
 
 // Init is the answer of webwxinit (PROTOCOL 5.1).

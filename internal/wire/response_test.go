@@ -3,6 +3,7 @@ package wire
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,4 +143,27 @@ func rootFixtures(tb testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestDecodeContactMemberLists: a MemberList that is not a list is no members; members that
+// cannot be read cost only themselves; the groups are kept.
+func TestDecodeContactMemberLists(t *testing.T) {
+	body := `{"BaseResponse": {"Ret": 0, "ErrMsg": ""}, "ContactList": [
+{"UserName": "@@g", "MemberList": null, "NickName": "G"},
+{"UserName": "@@h", "MemberList": 5},
+{"UserName": "@@i", "MemberList": [{"UserName": "@a"}, {"NickName": "no name"}, 7, {"UserName": "@b", "X": tru}, {"UserName": "@c", "Deep": ` +
+		strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}, {"UserName": "@d"}]}
+], "Count": 3}`
+	p, err := DecodeContactPage([]byte(body))
+	require.NoError(t, err)
+	require.Len(t, p.Contacts, 3)
+	assert.Equal(t, "G", p.Contacts[0].NickName)
+	assert.Empty(t, p.Contacts[0].Members)
+	assert.Empty(t, p.Contacts[1].Members)
+	var names []string
+	for _, m := range p.Contacts[2].Members {
+		names = append(names, m.UserName)
+	}
+	assert.Equal(t, []string{"@a", "@d"}, names)
+	assert.Empty(t, p.Unreadable)
 }

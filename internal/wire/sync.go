@@ -161,6 +161,15 @@ func DecodeSync(body []byte) (*Sync, error) {
 		if !ok {
 			break
 		}
+		if string(k) == "ModContactList" {
+			var end int
+			s.ModContacts, s.Unreadable, end, err = contactListAt(body, it.i, "ModContactList", s.Unreadable)
+			if err != nil {
+				return s, err
+			}
+			it.valueEnd(end)
+			continue
+		}
 		if string(k) == "AddMsgList" {
 			// Decoded in place: most of the body, walked once.
 			var end int
@@ -181,8 +190,6 @@ func DecodeSync(body []byte) (*Sync, error) {
 			s.Base = decodeBase(v)
 		case "AddMsgCount":
 			count = intField(v)
-		case "ModContactList":
-			s.ModContacts, s.Unreadable, err = contactList(v, "ModContactList", s.Unreadable)
 		case "DelContactList":
 			err = s.delContacts(v)
 		case "ModChatRoomMemberList":
