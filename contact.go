@@ -3,7 +3,6 @@ package wechat
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"slices"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/textfmt"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // ContactKind classifies a contact (PROTOCOL 5.6).
@@ -152,9 +151,8 @@ var specialAccounts = map[string]bool{
 	"notification_messages": true, "wxitil": true, "userexperience_alarm": true, "notifymessage": true,
 }
 
-func isGroupName(userName string) bool {
-	return strings.HasPrefix(userName, "@@") || strings.HasSuffix(userName, "@chatroom")
-}
+// isGroupName reports whether userName names a group (PROTOCOL 5.6).
+func isGroupName(userName string) bool { return wire.IsGroupName(userName) }
 
 // classify applies the rules of PROTOCOL 5.6 in order.
 func classify(userName, self string, verifyFlag, contactFlag int) ContactKind {
@@ -173,34 +171,34 @@ func classify(userName, self string, verifyFlag, contactFlag int) ContactKind {
 	return KindStranger
 }
 
-// newContact converts a wire contact, decoding its names.
-func newContact(w *wireContact, self string) *Contact {
+// newContact converts a contact decoded by internal/wire (names decoded already).
+func newContact(w *wire.Contact, self string) *Contact {
 	c := &Contact{
-		UserName:        string(w.UserName),
-		NickName:        textfmt.Text(string(w.NickName)),
-		RemarkName:      textfmt.Text(string(w.RemarkName)),
-		DisplayName:     textfmt.Text(string(w.DisplayName)),
-		Alias:           string(w.Alias),
-		Signature:       textfmt.Text(string(w.Signature)),
-		Province:        string(w.Province),
-		City:            string(w.City),
-		Sex:             int(w.Sex),
-		Uin:             int64(w.Uin),
-		ContactFlag:     int(w.ContactFlag),
-		VerifyFlag:      int(w.VerifyFlag),
-		AttrStatus:      int64(w.AttrStatus),
+		UserName:        w.UserName,
+		NickName:        w.NickName,
+		RemarkName:      w.RemarkName,
+		DisplayName:     w.DisplayName,
+		Alias:           w.Alias,
+		Signature:       w.Signature,
+		Province:        w.Province,
+		City:            w.City,
+		Sex:             w.Sex,
+		Uin:             w.Uin,
+		ContactFlag:     w.ContactFlag,
+		VerifyFlag:      w.VerifyFlag,
+		AttrStatus:      w.AttrStatus,
 		StarFriend:      w.StarFriend != 0,
 		HeadImgURL:      w.HeadImgURL,
-		MemberCount:     int(w.MemberCount),
-		EncryChatRoomID: string(w.EncryChatRoomID),
-		OwnerUin:        int64(w.OwnerUin),
+		MemberCount:     w.MemberCount,
+		EncryChatRoomID: w.EncryChatRoomID,
+		OwnerUin:        w.OwnerUin,
 		IsOwner:         w.IsOwner != 0,
 	}
 	c.Kind = classify(c.UserName, self, c.VerifyFlag, c.ContactFlag)
-	if len(w.MemberList) > 0 {
-		c.Members = make([]Member, len(w.MemberList))
-		for i := range w.MemberList {
-			c.Members[i] = newMember(&w.MemberList[i])
+	if len(w.Members) > 0 {
+		c.Members = make([]Member, len(w.Members))
+		for i := range w.Members {
+			c.Members[i] = newMember(&w.Members[i])
 		}
 		if c.MemberCount == 0 {
 			c.MemberCount = len(c.Members)
@@ -209,27 +207,22 @@ func newContact(w *wireContact, self string) *Contact {
 	return c
 }
 
-func newMember(m *wireMember) Member {
+func newMember(m *wire.Member) Member {
 	return Member{
-		UserName:    string(m.UserName),
-		NickName:    textfmt.Text(string(m.NickName)),
-		DisplayName: textfmt.Text(string(m.DisplayName)),
-		Uin:         int64(m.Uin),
-		AttrStatus:  int64(m.AttrStatus),
+		UserName:    m.UserName,
+		NickName:    m.NickName,
+		DisplayName: m.DisplayName,
+		Uin:         m.Uin,
+		AttrStatus:  m.AttrStatus,
 	}
 }
 
-// decodeContacts decodes each raw contact on its own, so that one malformed entry costs only
-// itself (it is logged) and not the whole list.
-func (c *Client) decodeContacts(op string, raws []json.RawMessage, self string) []*Contact {
-	out := make([]*Contact, 0, len(raws))
-	for _, raw := range raws {
-		var w wireContact
-		if err := json.Unmarshal(raw, &w); err != nil || w.UserName == "" {
-			c.log.Warn("skipping malformed contact", "op", op, "err", jsonError(err))
-			continue
-		}
-		out = append(out, newContact(&w, self))
+// decodeContacts converts the contacts of an answer; internal/wire decoded each on its own,
+// so that an entry that could not be read costs only itself (it is logged by the caller).
+func (c *Client) decodeContacts(op string, ws []wire.Contact, self string) []*Contact {
+	out := make([]*Contact, 0, len(ws))
+	for i := range ws {
+		out = append(out, newContact(&ws[i], self))
 	}
 	return out
 }
@@ -420,23 +413,24 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 			"pass_ticket": {s.passTicket},
 			"lang":        {c.cfg.lang},
 		}
-		var resp struct {
-			hasBase
-			MemberList []json.RawMessage `json:"MemberList"`
-			Seq        flexInt           `json:"Seq"`
-		}
-		if err := c.getJSON(ctx, opGetContact, cgiURL(s.hosts.main, "webwxgetcontact", q), &resp); err != nil {
+		body, err := c.getRaw(ctx, opGetContact, cgiURL(s.hosts.main, "webwxgetcontact", q))
+		if err != nil {
 			return err
 		}
-		cs := c.decodeContacts(opGetContact, resp.MemberList, s.self)
+		resp, err := decodeJSON(opGetContact, body, wire.DecodeContactPage)
+		if err != nil {
+			return err
+		}
+		c.warnUnreadableEntries(opGetContact, resp.Unreadable)
+		cs := c.decodeContacts(opGetContact, resp.Contacts, s.self)
 		c.contacts.put(cs...)
 		loaded += int64(len(cs))
-		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", int64(resp.Seq))
-		if resp.Seq == 0 || int64(resp.Seq) == seq {
+		c.log.Debug("contact page", "op", opGetContact, "count", len(cs), "seq", resp.Seq)
+		if resp.Seq == 0 || resp.Seq == seq {
 			break
 		}
 		c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: -1})
-		seq = int64(resp.Seq)
+		seq = resp.Seq
 	}
 	c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: loaded})
 	// The groups of the pages, of webwxinit (often not saved to the address book) and those
@@ -505,43 +499,35 @@ func (c *Client) fetchContactsFunc(ctx context.Context, userNames []string, inFl
 }
 
 func (c *Client) batchGetContact(ctx context.Context, s *session, userNames []string) error {
-	list := make([]batchEntry, len(userNames))
+	list := make([]wire.BatchContactEntry, len(userNames))
 	for i, u := range userNames {
-		list[i] = batchEntry{UserName: u}
+		list[i] = wire.BatchContactEntry{UserName: u}
 	}
 	_, err := c.batchGet(ctx, s, list)
 	return err
 }
 
-// batchEntry is an entry of webwxbatchgetcontact's List (PROTOCOL 5.4): EncryChatRoomID is
-// a group's, to fetch a member of it who is not a contact.
-type batchEntry struct {
-	UserName        string `json:"UserName"`
-	EncryChatRoomID string `json:"EncryChatRoomId"`
-}
-
 // batchGet fetches list with one webwxbatchgetcontact, stores what the server returned and
-// returns it.
-func (c *Client) batchGet(ctx context.Context, s *session, list []batchEntry) ([]*Contact, error) {
-	req := struct {
-		BaseRequest baseRequest  `json:"BaseRequest"`
-		Count       int          `json:"Count"`
-		List        []batchEntry `json:"List"`
-	}{s.baseRequest(), len(list), list}
+// returns it. An entry's EncryChatRoomID is a group's, to fetch a member of it who is not a
+// contact (PROTOCOL 5.4).
+func (c *Client) batchGet(ctx context.Context, s *session, list []wire.BatchContactEntry) ([]*Contact, error) {
+	req := wire.BatchContactRequest{BaseRequest: s.baseRequest(), Count: len(list), List: list}
 	q := url.Values{
 		"type":        {"ex"},
 		"r":           {ms(time.Now().UnixMilli())},
 		"lang":        {c.cfg.lang},
 		"pass_ticket": {s.passTicket},
 	}
-	var resp struct {
-		hasBase
-		ContactList []json.RawMessage `json:"ContactList"`
-	}
-	if err := c.postJSON(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req, &resp); err != nil {
+	body, err := c.postRaw(ctx, opBatchContact, cgiURL(s.hosts.main, "webwxbatchgetcontact", q), req)
+	if err != nil {
 		return nil, err
 	}
-	cs := c.decodeContacts(opBatchContact, resp.ContactList, s.self)
+	resp, err := decodeJSON(opBatchContact, body, wire.DecodeContactPage)
+	if err != nil {
+		return nil, err
+	}
+	c.warnUnreadableEntries(opBatchContact, resp.Unreadable)
+	cs := c.decodeContacts(opBatchContact, resp.Contacts, s.self)
 	for _, ct := range cs {
 		if ct.Kind == KindGroup {
 			ct.membersLoaded = true

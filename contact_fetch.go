@@ -3,6 +3,7 @@ package wechat
 import (
 	"context"
 	"fmt"
+	"github.com/wxkit/wechat/internal/wire"
 	"strings"
 )
 
@@ -32,11 +33,11 @@ func (c *Client) FetchContact(ctx context.Context, userName string) (Contact, er
 		return Contact{}, &Error{Op: opBatchContact, Err: fmt.Errorf("%w: %q is not a UserName of this session; to find a contact "+
 			"by name, use ContactsByName or SearchContacts", ErrUnknownContact, userName)}
 	}
-	e := batchEntry{UserName: userName}
+	e := wire.BatchContactEntry{UserName: userName}
 	if !isGroupName(userName) && (known.UserName == "" || known.Kind == KindStranger) {
 		e.EncryChatRoomID = c.roomOf(userName) // a member who is not a contact (PROTOCOL 5.4)
 	}
-	cs, err := c.batchGet(ctx, s, []batchEntry{e})
+	cs, err := c.batchGet(ctx, s, []wire.BatchContactEntry{e})
 	if err != nil {
 		return Contact{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // This file holds the contact and group operations of PROTOCOL 11: remark names, pinning,
@@ -104,8 +106,7 @@ type oplogRequest struct {
 
 func (c *Client) oplog(ctx context.Context, s *session, req oplogRequest) error {
 	q := url.Values{"lang": {c.cfg.lang}, "pass_ticket": {s.passTicket}}
-	var resp hasBase
-	return c.postJSON(ctx, opOplog, cgiURL(s.hosts.main, "webwxoplog", q), req, &resp)
+	return c.postJSON(ctx, opOplog, cgiURL(s.hosts.main, "webwxoplog", q), req)
 }
 
 // AcceptFriend accepts a friend request (webwxverifyuser Opcode 3 with the request's UserName
@@ -194,8 +195,7 @@ func (c *Client) verifyUser(ctx context.Context, s *session, opcode int, userNam
 		VerifyContent: content, SceneListCount: 1, SceneList: []int{sceneWeb}, SKey: s.skey,
 	}
 	q := url.Values{"r": {ms(time.Now().UnixMilli())}, "lang": {c.cfg.lang}, "pass_ticket": {s.passTicket}}
-	var resp hasBase
-	return c.postJSON(ctx, opVerifyUser, cgiURL(s.hosts.main, "webwxverifyuser", q), req, &resp)
+	return c.postJSON(ctx, opVerifyUser, cgiURL(s.hosts.main, "webwxverifyuser", q), req)
 }
 
 // CreateGroup creates a group of self and the given friends (webwxcreatechatroom, PROTOCOL
@@ -224,18 +224,18 @@ func (c *Client) CreateGroup(ctx context.Context, topic string, members ...strin
 		Topic       string      `json:"Topic"`
 	}{s.baseRequest(), len(list), list, topic}
 	q := url.Values{"r": {ms(time.Now().UnixMilli())}, "lang": {c.cfg.lang}, "pass_ticket": {s.passTicket}}
-	var resp struct {
-		hasBase
-		ChatRoomName flexString `json:"ChatRoomName"`
+	body, err := c.postRaw(ctx, opCreateChatroom, cgiURL(s.hosts.main, "webwxcreatechatroom", q), req)
+	if err != nil {
+		return Contact{}, err
 	}
-	err = c.postJSON(ctx, opCreateChatroom, cgiURL(s.hosts.main, "webwxcreatechatroom", q), req, &resp)
+	resp, err := decodeJSON(opCreateChatroom, body, wire.DecodeCreateChatroom)
 	if e := (*Error)(nil); errors.As(err, &e) && e.Ret == retChatroomOK && e.Err == nil {
 		err = nil // the official client takes -2013 as success too (PROTOCOL 11.3)
 	}
 	if err != nil {
 		return Contact{}, err
 	}
-	name := string(resp.ChatRoomName)
+	name := resp.ChatRoomName
 	if !isGroupName(name) {
 		return Contact{}, badResponse(opCreateChatroom, errors.New("no ChatRoomName"))
 	}
@@ -343,8 +343,7 @@ type updateChatroomRequest struct {
 func (c *Client) updateChatroom(ctx context.Context, s *session, fun string, req updateChatroomRequest) error {
 	req.BaseRequest = s.baseRequest()
 	q := url.Values{"fun": {fun}, "lang": {c.cfg.lang}, "pass_ticket": {s.passTicket}}
-	var resp hasBase
-	return c.postJSON(ctx, opUpdateChatroom, cgiURL(s.hosts.main, "webwxupdatechatroom", q), req, &resp)
+	return c.postJSON(ctx, opUpdateChatroom, cgiURL(s.hosts.main, "webwxupdatechatroom", q), req)
 }
 
 // MarkRead tells the server that the chat (a UserName) has been read (webwxstatusnotify

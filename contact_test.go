@@ -1,25 +1,13 @@
 package wechat
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
-
-// contactPage is the shape Client.loadContactsOnce decodes (PROTOCOL 5.3).
-type contactPage struct {
-	hasBase
-	MemberList []json.RawMessage `json:"MemberList"`
-	Seq        flexInt           `json:"Seq"`
-}
-
-// batchContactResponse is the shape Client.batchGetContact decodes (PROTOCOL 5.4).
-type batchContactResponse struct {
-	hasBase
-	ContactList []json.RawMessage `json:"ContactList"`
-}
 
 const (
 	testSelf   = "@0123456789abcdef0123456789abcdef"
@@ -75,23 +63,32 @@ func TestContactKindString(t *testing.T) {
 	assert.Equal(t, "ContactKind(-1)", ContactKind(-1).String())
 }
 
-func decodeWireContacts(t *testing.T, raws []json.RawMessage, self string) []*Contact {
+// decodeContactPage decodes a webwxgetcontact or webwxbatchgetcontact fixture as the client
+// does and converts its contacts for self.
+func decodeContactPage(t *testing.T, op, dir, file string) (*wire.ContactPage, []*Contact) {
 	t.Helper()
-	out := make([]*Contact, len(raws))
-	for i, raw := range raws {
-		var w wireContact
-		require.NoError(t, json.Unmarshal(raw, &w))
-		out[i] = newContact(&w, self)
+	p, err := decodeJSON(op, parserFixture(t, dir, file), wire.DecodeContactPage)
+	require.NoError(t, err)
+	out := make([]*Contact, len(p.Contacts))
+	for i := range p.Contacts {
+		out[i] = newContact(&p.Contacts[i], testSelf)
 	}
-	return out
+	return p, out
+}
+
+// wireContact decodes one Contact object as internal/wire does.
+func wireContact(t *testing.T, js string) *wire.Contact {
+	t.Helper()
+	p, err := wire.DecodeContactPage([]byte(`{"BaseResponse":{"Ret":0},"ContactList":[` + js + `]}`))
+	require.NoError(t, err)
+	require.Len(t, p.Contacts, 1)
+	return &p.Contacts[0]
 }
 
 func TestGetContactPages(t *testing.T) {
 	t.Parallel()
-	var page1 contactPage
-	require.NoError(t, decodeResponse(opGetContact, parserFixture(t, "webwxgetcontact", "page1.json"), &page1))
-	assert.Equal(t, flexInt(123), page1.Seq)
-	cs := decodeWireContacts(t, page1.MemberList, testSelf)
+	page1, cs := decodeContactPage(t, opGetContact, "webwxgetcontact", "page1.json")
+	assert.Equal(t, int64(123), page1.Seq)
 	require.Len(t, cs, 4)
 
 	alice := cs[0]
@@ -112,10 +109,8 @@ func TestGetContactPages(t *testing.T) {
 	assert.Equal(t, KindOfficial, cs[3].Kind, "weixin has VerifyFlag 56")
 	assert.Equal(t, "微信团队", cs[3].NickName)
 
-	var last contactPage
-	require.NoError(t, decodeResponse(opGetContact, parserFixture(t, "webwxgetcontact", "last.json"), &last))
-	assert.Equal(t, flexInt(0), last.Seq, "Seq 0 ends the paging")
-	cs = decodeWireContacts(t, last.MemberList, testSelf)
+	last, cs := decodeContactPage(t, opGetContact, "webwxgetcontact", "last.json")
+	assert.Equal(t, int64(0), last.Seq, "Seq 0 ends the paging")
 	require.Len(t, cs, 2)
 	assert.Equal(t, KindFriend, cs[0].Kind, "ContactFlag 34819 has bit 1")
 	assert.True(t, cs[0].StarFriend)
@@ -125,9 +120,7 @@ func TestGetContactPages(t *testing.T) {
 
 func TestBatchGetContactGroup(t *testing.T) {
 	t.Parallel()
-	var resp batchContactResponse
-	require.NoError(t, decodeResponse(opBatchContact, parserFixture(t, "webwxbatchgetcontact", "group.json"), &resp))
-	cs := decodeWireContacts(t, resp.ContactList, testSelf)
+	_, cs := decodeContactPage(t, opBatchContact, "webwxbatchgetcontact", "group.json")
 	require.Len(t, cs, 2)
 
 	g := cs[0]
@@ -185,9 +178,7 @@ func TestNewContact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var w wireContact
-			require.NoError(t, json.Unmarshal([]byte(tt.json), &w))
-			got := newContact(&w, "@self")
+			got := newContact(wireContact(t, tt.json), "@self")
 			assert.Equal(t, &tt.want, got)
 		})
 	}

@@ -2,11 +2,12 @@ package wechat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // webwxInit fetches self, the SyncKey, the new skey and the recent chats. A SyncKey the
@@ -21,25 +22,21 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		"lang":        {c.cfg.lang},
 		"pass_ticket": {s.passTicket},
 	}
-	req := struct {
-		BaseRequest baseRequest `json:"BaseRequest"`
-	}{s.baseRequest()}
-	var resp struct {
-		hasBase
-		User        wireContact       `json:"User"`
-		ContactList []json.RawMessage `json:"ContactList"`
-		SyncKey     syncKey           `json:"SyncKey"`
-		SKey        string            `json:"SKey"`
-		InviteStart flexInt           `json:"InviteStartCount"`
-	}
-	if err := c.postJSON(ctx, opInit, cgiURL(s.hosts.main, "webwxinit", q), req, &resp); err != nil {
+	req := wire.InitRequest{BaseRequest: s.baseRequest()}
+	body, err := c.postRaw(ctx, opInit, cgiURL(s.hosts.main, "webwxinit", q), req)
+	if err != nil {
 		return err
 	}
-	self := string(resp.User.UserName)
+	resp, err := decodeJSON(opInit, body, wire.DecodeInit)
+	if err != nil {
+		return err
+	}
+	c.warnUnreadableEntries(opInit, resp.Unreadable)
+	self := resp.User.UserName
 	if self == "" {
 		return badResponse(opInit, errors.New("no User.UserName"))
 	}
-	if !resp.SyncKey.valid() && !s.syncKey.valid() {
+	if !syncKey(resp.SyncKey).valid() && !s.syncKey.valid() {
 		return badResponse(opInit, errors.New("empty SyncKey"))
 	}
 	c.sess.update(func(s *session) {
@@ -48,7 +45,7 @@ func (c *Client) webwxInit(ctx context.Context) error {
 			s.skey = resp.SKey
 		}
 		if !s.syncKey.valid() {
-			s.syncKey = resp.SyncKey
+			s.syncKey = syncKey(resp.SyncKey)
 		}
 		s.inited = true
 	})
@@ -56,10 +53,10 @@ func (c *Client) webwxInit(ctx context.Context) error {
 		c.ledger.startAt(syncState{s.syncKey, s.syncCheckKey})
 	}
 	c.contacts.setSelf(self)
-	c.contacts.setInviteStart(int(resp.InviteStart))
+	c.contacts.setInviteStart(resp.InviteStartCount)
 	c.contacts.put(newContact(&resp.User, self))
-	c.contacts.put(c.decodeContacts(opInit, resp.ContactList, self)...)
-	c.log.Debug("initialised", "op", opInit, "recent_chats", len(resp.ContactList))
+	c.contacts.put(c.decodeContacts(opInit, resp.Contacts, self)...)
+	c.log.Debug("initialised", "op", opInit, "recent_chats", len(resp.Contacts))
 	return nil
 }
 
@@ -74,16 +71,14 @@ func (c *Client) statusNotify(ctx context.Context, code int, to string) error {
 		to = s.self
 	}
 	q := url.Values{"lang": {c.cfg.lang}, "pass_ticket": {s.passTicket}}
-	req := struct {
-		BaseRequest  baseRequest `json:"BaseRequest"`
-		Code         int         `json:"Code"`
-		FromUserName string      `json:"FromUserName"`
-		ToUserName   string      `json:"ToUserName"`
-		ClientMsgID  int64       `json:"ClientMsgId"`
-	}{s.baseRequest(), code, s.self, to, time.Now().UnixMilli()}
-	var resp struct {
-		hasBase
-		MsgID flexString `json:"MsgID"`
+	req := wire.StatusNotifyRequest{
+		BaseRequest: s.baseRequest(), Code: code, FromUserName: s.self, ToUserName: to,
+		ClientMsgID: time.Now().UnixMilli(),
 	}
-	return c.postJSON(ctx, opStatusNotify, cgiURL(s.hosts.main, "webwxstatusnotify", q), req, &resp)
+	body, err := c.postRaw(ctx, opStatusNotify, cgiURL(s.hosts.main, "webwxstatusnotify", q), req)
+	if err != nil {
+		return err
+	}
+	_, err = decodeJSON(opStatusNotify, body, wire.DecodeSend)
+	return err
 }

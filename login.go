@@ -3,9 +3,6 @@ package wechat
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +13,8 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/jsvar"
 	"github.com/wxkit/wechat/internal/qrterm"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Login hosts and constants (PROTOCOL 2.1, 4.1).
@@ -263,18 +260,14 @@ func (c *Client) pushLogin(ctx context.Context) (bool, error) {
 // parsePushLogin parses {"ret":"0","msg":"all ok","uuid":"..."}; ret may be a number or a
 // string (PROTOCOL 4.6).
 func parsePushLogin(body []byte) (string, error) {
-	var r struct {
-		Ret  flexInt `json:"ret"`
-		Msg  string  `json:"msg"`
-		UUID string  `json:"uuid"`
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(body), &r); err != nil {
-		return "", badResponse(opPushLogin, jsonError(err))
+	r, err := wire.DecodePushLogin(bytes.TrimSpace(body))
+	if err != nil {
+		return "", badResponse(opPushLogin, err)
 	}
 	if r.Ret != 0 {
-		return "", &Error{Op: opPushLogin, Ret: int(r.Ret), Msg: r.Msg}
+		return "", &Error{Op: opPushLogin, Ret: r.Ret, Msg: r.Msg}
 	}
-	if r.UUID == "" || strings.ContainsAny(r.UUID, "/?#& \t\r\n") {
+	if !wire.ValidUUID(r.UUID) {
 		return "", badResponse(opPushLogin, errors.New("missing or malformed uuid"))
 	}
 	return r.UUID, nil
@@ -346,24 +339,17 @@ func (c *Client) jsLogin(ctx context.Context) (string, error) {
 	return parseJSLogin(body)
 }
 
-// parseJSLogin parses `window.QRLogin.code = 200; window.QRLogin.uuid = "...";`.
+// parseJSLogin parses `window.QRLogin.code = 200; window.QRLogin.uuid = "...";`: a code
+// other than 200 is an *Error with that Ret; no code, or no usable uuid, ErrBadResponse.
 func parseJSLogin(body []byte) (string, error) {
-	vars, err := jsvar.Parse(body)
+	l, err := wire.ParseJSLogin(body)
 	if err != nil {
 		return "", badResponse(opJSLogin, err)
 	}
-	code, ok := vars.Int("QRLogin.code")
-	if !ok || code == 0 { // 0 is no server code: garbage (PROTOCOL 4.3)
-		return "", badResponse(opJSLogin, errors.New("missing or zero QRLogin.code"))
+	if l.Code != 200 {
+		return "", &Error{Op: opJSLogin, Ret: l.Code}
 	}
-	uuid := vars["QRLogin.uuid"]
-	if code != 200 {
-		return "", &Error{Op: opJSLogin, Ret: code}
-	}
-	if uuid == "" || strings.ContainsAny(uuid, "/?#& \t\r\n") {
-		return "", badResponse(opJSLogin, errors.New("missing or malformed uuid"))
-	}
-	return uuid, nil
+	return l.UUID, nil
 }
 
 // loginPoll is one answer of the login poll (PROTOCOL 4.3).
@@ -374,39 +360,11 @@ type loginPoll struct {
 }
 
 func parseLoginPoll(body []byte) (loginPoll, error) {
-	vars, err := jsvar.Parse(body)
+	p, err := wire.ParseLoginPoll(body)
 	if err != nil {
 		return loginPoll{}, badResponse(opLoginPoll, err)
 	}
-	code, ok := vars.Int("code")
-	if !ok {
-		return loginPoll{}, badResponse(opLoginPoll, errors.New("no window.code"))
-	}
-	p := loginPoll{code: code}
-	switch code {
-	case 201:
-		p.avatar = decodeDataURL(vars["userAvatar"])
-	case 200:
-		u, err := url.Parse(vars["redirect_uri"])
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return loginPoll{}, badResponse(opLoginPoll, errors.New("missing or malformed redirect_uri"))
-		}
-		p.redirect = vars["redirect_uri"]
-	}
-	return p, nil
-}
-
-// decodeDataURL returns the bytes of a base64 data URL ('data:img/jpg;base64,...'), or nil.
-func decodeDataURL(s string) []byte {
-	_, data, ok := strings.Cut(s, ";base64,")
-	if !ok || data == "" {
-		return nil
-	}
-	b, err := base64.StdEncoding.DecodeString(data)
-	if err != nil {
-		return nil
-	}
-	return b
+	return loginPoll{code: p.Code, avatar: p.Avatar, redirect: p.RedirectURI}, nil
 }
 
 // pollLogin long-polls the scan status of uuid until the login is confirmed (it returns the
@@ -530,53 +488,24 @@ type loginInfo struct {
 	sid, skey, passTicket, msg string
 }
 
-// parseNewLoginPage parses the <error> XML of webwxnewloginpage, detecting the HTML page a
-// refused login may get instead (PROTOCOL 4.4, 14.9, 14.10).
+// parseNewLoginPage parses the <error> XML of webwxnewloginpage, leniently (bytes that are not
+// UTF-8 are replaced, not fatal), detecting the empty answer and the HTML page a refused login
+// may get instead (PROTOCOL 4.4, 14.9, 14.10).
 func parseNewLoginPage(body []byte) (loginInfo, error) {
-	if len(bytes.TrimSpace(body)) == 0 { // the bare 301 of an unverified account (PROTOCOL 4.4)
+	p, err := wire.ParseLoginPage(body)
+	switch {
+	case errors.Is(err, wire.ErrEmptyPage): // the bare 301 of an unverified account (PROTOCOL 4.4)
 		return loginInfo{}, &Error{Op: opNewLoginPage, Err: fmt.Errorf("%w: empty answer", ErrLoginForbidden)}
-	}
-	head := bytes.ToLower(body[:min(len(body), 512)])
-	if bytes.Contains(head, []byte("<html")) || bytes.Contains(head, []byte("<!doctype")) {
+	case errors.Is(err, wire.ErrHTMLPage):
 		return loginInfo{}, &Error{Op: opNewLoginPage, Err: fmt.Errorf("%w: HTML page instead of XML", ErrLoginForbidden)}
+	case err != nil:
+		return loginInfo{}, badResponse(opNewLoginPage, err)
+	case p.Ret != 0:
+		return loginInfo{}, &Error{Op: opNewLoginPage, Ret: p.Ret, Msg: p.Message}
+	case p.RedirectURL != "":
+		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: p.Message, Err: fmt.Errorf("%w: redirected", ErrLoginForbidden)}
+	case p.WxUin == 0 || p.WxSid == "" || p.SKey == "" || p.PassTicket == "":
+		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: p.Message, Err: fmt.Errorf("%w: credentials missing from the answer", ErrLoginForbidden)}
 	}
-	var x struct {
-		Ret         string `xml:"ret"`
-		Message     string `xml:"message"`
-		Skey        string `xml:"skey"`
-		Wxsid       string `xml:"wxsid"`
-		Wxuin       string `xml:"wxuin"`
-		PassTicket  string `xml:"pass_ticket"`
-		RedirectURL string `xml:"redirecturl"`
-	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = false
-	d.Entity = xml.HTMLEntity
-	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-	if err := d.Decode(&x); err != nil {
-		return loginInfo{}, badResponse(opNewLoginPage, errors.New("malformed XML"))
-	}
-	ret, err := strconv.Atoi(strings.TrimSpace(x.Ret))
-	if err != nil {
-		return loginInfo{}, badResponse(opNewLoginPage, errors.New("no ret"))
-	}
-	msg := strings.TrimSpace(x.Message)
-	if ret != 0 {
-		return loginInfo{}, &Error{Op: opNewLoginPage, Ret: ret, Msg: msg}
-	}
-	if strings.TrimSpace(x.RedirectURL) != "" {
-		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: msg, Err: fmt.Errorf("%w: redirected", ErrLoginForbidden)}
-	}
-	info := loginInfo{
-		sid:        strings.TrimSpace(x.Wxsid),
-		skey:       strings.TrimSpace(x.Skey),
-		passTicket: strings.TrimSpace(x.PassTicket),
-		msg:        msg,
-	}
-	uin, err := strconv.ParseUint(strings.TrimSpace(x.Wxuin), 10, 64)
-	if err != nil || info.sid == "" || info.skey == "" || info.passTicket == "" {
-		return loginInfo{}, &Error{Op: opNewLoginPage, Msg: msg, Err: fmt.Errorf("%w: credentials missing from the answer", ErrLoginForbidden)}
-	}
-	info.uin = int64(uin)
-	return info, nil
+	return loginInfo{uin: p.WxUin, sid: p.WxSid, skey: p.SKey, passTicket: p.PassTicket, msg: p.Message}, nil
 }

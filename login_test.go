@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"bytes"
-	"errors"
 	"image/jpeg"
 	"net/url"
 	"strings"
@@ -138,6 +137,18 @@ func TestParseLoginPollKeepsRedirectVerbatim(t *testing.T) {
 	assert.Equal(t, "wx.qq.com", u.Host)
 }
 
+func TestParseNewLoginPageGBKRefusal(t *testing.T) {
+	// A refusal whose message is GBK, not UTF-8, is still the refusal it says, its message
+	// made valid UTF-8.
+	_, err := parseNewLoginPage(parserFixture(t, "webwxnewloginpage", "ret_1203_gbk.xml"))
+	require.ErrorIs(t, err, ErrLoginForbidden)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 1203, e.Ret)
+	assert.True(t, utf8.ValidString(e.Msg))
+	assert.Contains(t, e.Msg, "\uFFFD")
+}
+
 func TestParseNewLoginPage(t *testing.T) {
 	t.Parallel()
 	const (
@@ -173,6 +184,15 @@ func TestParseNewLoginPage(t *testing.T) {
 		{file: "empty.xml", wantErr: ErrLoginForbidden}, // the bare 301 (PROTOCOL 4.4)
 		// A body cut off by the network is a bad response to retry, not a refusal.
 		{file: "truncated.xml", wantErr: ErrBadResponse},
+		// Bytes that are not UTF-8 (and a control character) in a text field are replaced,
+		// not fatal: encoding/xml alone refuses them (PROTOCOL 4.4, peers' reports).
+		{
+			file: "invalid_utf8.xml",
+			want: loginInfo{
+				uin: 2212345678, sid: "Ab12Cd34Ef56Gh78", skey: "@crypt_0a1b2c3d_00112233445566778899aabbccddeeff",
+				passTicket: "AbCdEfGh1234%2BIjKlMn%2FOpQrStUv%3D", msg: "OK\uFFFD\uFFFD\uFFFD",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -240,70 +260,4 @@ func TestHostsFor(t *testing.T) {
 			assert.NotContains(t, h.pushFallbacks, h.push)
 		})
 	}
-}
-
-func FuzzParseJSLogin(f *testing.F) {
-	seedParserFuzz(f, "jslogin")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		uuid, err := parseJSLogin(body)
-		if err == nil {
-			if uuid == "" || strings.ContainsAny(uuid, "/?#& \t\r\n") {
-				t.Errorf("parseJSLogin(%q) = %q, nil; want a usable uuid", body, uuid)
-			}
-			return
-		}
-		if uuid != "" {
-			t.Errorf("parseJSLogin(%q) = %q with error %v", body, uuid, err)
-		}
-		var e *Error
-		if !errors.As(err, &e) || e.Op != opJSLogin {
-			t.Fatalf("parseJSLogin(%q) error %v is not a jslogin *Error", body, err)
-		}
-		if !errors.Is(err, ErrBadResponse) && e.Ret == 0 {
-			t.Errorf("parseJSLogin(%q) = %v; want ErrBadResponse or a server code", body, err)
-		}
-	})
-}
-
-func FuzzParseLoginPoll(f *testing.F) {
-	seedParserFuzz(f, "login")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := parseLoginPoll(body)
-		if err != nil {
-			if !errors.Is(err, ErrBadResponse) {
-				t.Errorf("parseLoginPoll(%q) = %v; want nil or ErrBadResponse", body, err)
-			}
-			return
-		}
-		if p.code == 200 {
-			u, err := url.Parse(p.redirect)
-			if err != nil || u.Scheme != "https" || u.Host == "" {
-				t.Errorf("parseLoginPoll(%q) accepted redirect %q", body, p.redirect)
-			}
-		} else if p.redirect != "" {
-			t.Errorf("parseLoginPoll(%q): code %d with a redirect", body, p.code)
-		}
-		if p.code != 201 && p.avatar != nil {
-			t.Errorf("parseLoginPoll(%q): code %d with an avatar", body, p.code)
-		}
-	})
-}
-
-func FuzzParseNewLoginPage(f *testing.F) {
-	seedParserFuzz(f, "webwxnewloginpage")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		info, err := parseNewLoginPage(body)
-		if err != nil {
-			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrLoginForbidden) {
-				t.Errorf("parseNewLoginPage(%q) = %v; want nil, ErrBadResponse or ErrLoginForbidden", body, err)
-			}
-			if info != (loginInfo{}) {
-				t.Errorf("parseNewLoginPage(%q) returned credentials with error %v", body, err)
-			}
-			return
-		}
-		if info.sid == "" || info.skey == "" || info.passTicket == "" {
-			t.Errorf("parseNewLoginPage(%q) = %+v, nil; credentials missing", body, info)
-		}
-	})
 }

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"github.com/wxkit/wechat/internal/wire"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -379,11 +380,11 @@ func appType(m *Message) AppMsgType {
 	if m.AppMsgType != 0 {
 		return m.AppMsgType
 	}
-	x, err := parseAppXML(m.Content)
+	x, err := wire.ParseAppXML(m.Content)
 	if err != nil {
 		return 0
 	}
-	return AppMsgType(parseInt(x.AppMsg.Type))
+	return AppMsgType(wire.XMLInt(x.AppMsg.Type))
 }
 
 // All returns a Matcher selecting the messages every one of ms selects, tried in order until

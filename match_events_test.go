@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"encoding/json"
+	"github.com/wxkit/wechat/internal/wire"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,7 +35,7 @@ var eventContacts = map[string]*Contact{
 func eventFixture(t *testing.T, dir, name string) *Message {
 	t.Helper()
 	raw := parserFixture(t, dir, name)
-	m := decodeMessage(json.RawMessage(raw), testSelf)
+	m := decodeMessage(wire.DecodeMessage(raw), testSelf)
 	require.NotEqual(t, MsgTypeUnknown, m.MsgType, "%s/%s decodes", dir, name)
 	m.Chat = eventContacts[m.ChatUserName]
 	m.Sender = m.Chat
@@ -184,7 +185,7 @@ func FuzzEventPredicates(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		m := decodeMessage(json.RawMessage(raw), testSelf)
+		m := decodeMessage(wire.DecodeMessage(raw), testSelf)
 		for _, chat := range []*Contact{nil, eventContacts[testGroup], eventContacts[testBob]} {
 			m.Chat = chat
 			_ = firing(m) // never panics

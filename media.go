@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/wxkit/wechat/internal/atomicfile"
 	"github.com/wxkit/wechat/internal/redact"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Downloads (PROTOCOL 10).
@@ -502,9 +502,8 @@ func pageError(op string, br *bufio.Reader, head []byte) error {
 	e := &Error{Op: op, Err: fmt.Errorf("%w: an HTML or JSON page instead of media", ErrNoMedia)}
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		body, _ := io.ReadAll(io.LimitReader(br, maxPageBody))
-		var h hasBase
-		if json.Unmarshal(body, &h) == nil && h.BaseResponse != nil {
-			e.Ret, e.Msg = int(h.BaseResponse.Ret), h.BaseResponse.ErrMsg
+		if h, _ := wire.DecodeBase(bytes.TrimSpace(body)); h.Base.Found {
+			e.Ret, e.Msg = h.Base.Ret, h.Base.ErrMsg
 		}
 	}
 	return e

@@ -2,20 +2,20 @@ package wechat
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/wxkit/wechat/internal/jsonscan"
 	"github.com/wxkit/wechat/internal/textfmt"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // MsgType is the type of a message (PROTOCOL 7.2).
 type MsgType int
 
 // Message types. A message whose type the client does not know keeps the server's number;
-// one the client could not decode at all has MsgTypeUnknown and its Raw object.
+// one the client could not read at all keeps its type if that much could be read (else it has
+// MsgTypeUnknown), and its Raw object.
 const (
 	MsgTypeUnknown        MsgType = 0
 	MsgTypeText           MsgType = 1
@@ -230,137 +230,40 @@ func IsText(m *Message) bool {
 	return m.MsgType == MsgTypeText && m.AppMsgType != AppMsgRedEnvelopes && !m.isLocation()
 }
 
-// errField stops a scan at a field of the wrong JSON type.
-var errField = errors.New("field of the wrong type")
-
-// decodeRecommendInfo decodes a RecommendInfo object (PROTOCOL 7.1), or returns the zero
-// value if it is missing or malformed: a malformed one costs only itself, not the message.
-func decodeRecommendInfo(raw []byte) RecommendInfo {
-	var r RecommendInfo
-	if len(raw) == 0 || raw[0] != '{' {
-		return r
+// decodeMessage turns an AddMsgList entry decoded by internal/wire (PROTOCOL 7.1) into a
+// Message for self. It never fails: an entry that could not be read (too deep, too large,
+// broken) becomes a message of MsgTypeUnknown, so that no handler matching its type gets it
+// half-read, with its MsgId, FromUserName, ToUserName and CreateTime when readable and its raw
+// object, so nothing is dropped. Raw shares the body's bytes.
+func decodeMessage(w wire.Message, self string) *Message {
+	m := &Message{
+		MsgID:        w.MsgID,
+		MsgType:      MsgType(w.MsgType),
+		FromUserName: w.FromUserName,
+		ToUserName:   w.ToUserName,
+		CreateTime:   w.CreateTime,
+		Raw:          w.Raw,
 	}
-	err := jsonscan.Object(raw, func(k, v []byte) error {
-		ok := true
-		switch string(k) {
-		case "UserName":
-			r.UserName, ok = jsonscan.Text(v)
-		case "NickName":
-			r.NickName, ok = jsonscan.Text(v)
-		case "QQNum":
-			r.QQNum, ok = jsonscan.Int(v)
-		case "Province":
-			r.Province, ok = jsonscan.Text(v)
-		case "City":
-			r.City, ok = jsonscan.Text(v)
-		case "Content":
-			r.Content, ok = jsonscan.Text(v)
-		case "Signature":
-			r.Signature, ok = jsonscan.Text(v)
-		case "Alias":
-			r.Alias, ok = jsonscan.Text(v)
-		case "Scene":
-			r.Scene, ok = scanInt(v)
-		case "VerifyFlag":
-			r.VerifyFlag, ok = scanInt(v)
-		case "AttrStatus":
-			r.AttrStatus, ok = jsonscan.Int(v)
-		case "Sex":
-			r.Sex, ok = scanInt(v)
-		case "Ticket":
-			r.Ticket, ok = jsonscan.Text(v)
-		case "OpCode":
-			r.OpCode, ok = scanInt(v)
-		}
-		if !ok {
-			return errField
-		}
-		return nil
-	})
-	if err != nil {
-		return RecommendInfo{}
-	}
-	r.NickName = textfmt.Text(r.NickName)
-	r.Content = textfmt.Text(r.Content)
-	r.Signature = textfmt.Text(r.Signature)
-	return r
-}
-
-func scanInt(v []byte) (int, bool) {
-	n, ok := jsonscan.Int(v)
-	return int(n), ok
-}
-
-// decodeMessage decodes one AddMsgList entry (PROTOCOL 7.1) in a single pass over its bytes,
-// leniently (numbers as strings and back). It never fails: an entry it cannot decode becomes
-// a MsgTypeUnknown message carrying the raw object (and its MsgId when readable), so nothing
-// is dropped. Raw shares raw's bytes.
-func decodeMessage(raw json.RawMessage, self string) *Message {
-	m := &Message{Raw: raw}
-	var content, newMsgID string
-	err := jsonscan.Object(raw, func(k, v []byte) error {
-		ok := true
-		var n int64
-		switch string(k) {
-		case "MsgId":
-			m.MsgID, ok = jsonscan.Text(v)
-		case "NewMsgId":
-			newMsgID, ok = jsonscan.Text(v)
-		case "FromUserName":
-			m.FromUserName, ok = jsonscan.Text(v)
-		case "ToUserName":
-			m.ToUserName, ok = jsonscan.Text(v)
-		case "MsgType":
-			n, ok = jsonscan.Int(v)
-			m.MsgType = MsgType(n)
-		case "Content":
-			content, ok = jsonscan.Text(v)
-		case "CreateTime":
-			m.CreateTime, ok = jsonscan.Int(v)
-		case "VoiceLength":
-			m.VoiceLength, ok = scanInt(v)
-		case "PlayLength":
-			m.PlayLength, ok = scanInt(v)
-		case "FileName":
-			m.FileName, ok = jsonscan.Text(v)
-		case "FileSize":
-			m.FileSize, ok = jsonscan.Int(v)
-		case "MediaId":
-			m.MediaID, ok = jsonscan.Text(v)
-		case "Url":
-			m.URL, ok = jsonscan.Text(v)
-		case "AppMsgType":
-			n, ok = jsonscan.Int(v)
-			m.AppMsgType = AppMsgType(n)
-		case "StatusNotifyCode":
-			m.StatusNotifyCode, ok = scanInt(v)
-		case "StatusNotifyUserName":
-			m.StatusNotifyUserName, ok = jsonscan.Text(v)
-		case "ImgHeight":
-			m.ImgHeight, ok = scanInt(v)
-		case "ImgWidth":
-			m.ImgWidth, ok = scanInt(v)
-		case "SubMsgType":
-			m.SubMsgType, ok = scanInt(v)
-		case "OriContent":
-			m.OriContent, ok = jsonscan.Text(v)
-		case "EncryFileName":
-			m.EncryFileName, ok = jsonscan.Text(v)
-		case "HasProductId":
-			m.HasProductID, ok = scanInt(v)
-		case "RecommendInfo":
-			m.RecommendInfo = decodeRecommendInfo(v)
-		}
-		if !ok {
-			return errField
-		}
-		return nil
-	})
-	if err != nil {
-		return unknownMessage(raw)
-	}
-	if m.MsgID == "" {
-		m.MsgID = newMsgID
+	if w.Err != nil {
+		m.MsgType = MsgTypeUnknown
+	} else {
+		m.Content = w.Content
+		m.AppMsgType = AppMsgType(w.AppMsgType)
+		m.SubMsgType = w.SubMsgType
+		m.FileName = w.FileName
+		m.FileSize = w.FileSize
+		m.MediaID = w.MediaID
+		m.URL = w.URL
+		m.VoiceLength = w.VoiceLength
+		m.PlayLength = w.PlayLength
+		m.ImgWidth = w.ImgWidth
+		m.ImgHeight = w.ImgHeight
+		m.OriContent = w.OriContent
+		m.EncryFileName = w.EncryFileName
+		m.HasProductID = w.HasProductID
+		m.StatusNotifyCode = w.StatusNotifyCode
+		m.StatusNotifyUserName = w.StatusNotifyUserName
+		m.RecommendInfo = RecommendInfo(w.RecommendInfo)
 	}
 	m.IsSelf = self != "" && m.FromUserName == self
 	m.SenderUserName = m.FromUserName
@@ -369,27 +272,11 @@ func decodeMessage(raw json.RawMessage, self string) *Message {
 		m.ChatUserName = m.ToUserName
 	}
 	m.IsGroup = isGroupName(m.ChatUserName)
-	// Messages from others in a group start with "<member>:<br/>"; own messages and system
-	// messages have no prefix (PROTOCOL 7.4).
-	if m.IsGroup && !m.IsSelf && m.MsgType != MsgTypeSys {
-		if sender, rest, ok := textfmt.SplitSender(content); ok {
-			m.SenderUserName, content = sender, rest
-		}
+	// Messages from others in a group start with "<member>:<br/>", which internal/wire took
+	// off; own messages and system messages have none (PROTOCOL 7.4).
+	if m.IsGroup && !m.IsSelf && w.Sender != "" {
+		m.SenderUserName = w.Sender
 	}
-	m.Content = textfmt.Text(content)
-	return m
-}
-
-// unknownMessage is what an undecodable entry becomes: MsgTypeUnknown, its raw object, and its
-// MsgId if that much can be read.
-func unknownMessage(raw json.RawMessage) *Message {
-	m := &Message{Raw: raw}
-	jsonscan.Object(raw, func(k, v []byte) error {
-		if string(k) == "MsgId" {
-			m.MsgID, _ = jsonscan.Text(v)
-		}
-		return nil
-	})
 	return m
 }
 

@@ -3,6 +3,8 @@ package wechat
 import (
 	"path"
 	"strings"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // AppMessage is the payload of an app message (PROTOCOL 7.3, 7.5): a link, a file, music, a
@@ -63,10 +65,10 @@ func (m *Message) App() (AppMessage, bool) {
 		MediaID:       m.MediaID,
 		EncryFileName: m.EncryFileName,
 	}
-	x, _ := parseAppXML(m.Content) // the zero payload when malformed
+	x, _ := wire.ParseAppXML(m.Content) // the zero payload when malformed
 	am := &x.AppMsg
 	if a.Type == 0 {
-		a.Type = AppMsgType(parseInt(am.Type))
+		a.Type = AppMsgType(wire.XMLInt(am.Type))
 	}
 	a.Title = strings.TrimSpace(am.Title)
 	fill(&a.Title, m.FileName)
@@ -79,7 +81,7 @@ func (m *Message) App() (AppMessage, bool) {
 	a.FileExt = strings.TrimSpace(am.AppAttach.FileExt)
 	a.AttachID = strings.TrimSpace(am.AppAttach.AttachID)
 	if a.FileSize <= 0 {
-		a.FileSize = max(parseInt(am.AppAttach.TotalLen), 0)
+		a.FileSize = max(wire.XMLInt(am.AppAttach.TotalLen), 0)
 	}
 	if a.Type == AppMsgAttach {
 		a.FileName = strings.TrimSpace(m.FileName)
@@ -111,11 +113,8 @@ func (m *Message) App() (AppMessage, bool) {
 	}
 
 	if a.Type == AppMsgChatHistory {
-		var r struct {
-			Title string `xml:"title"`
-			Desc  string `xml:"desc"`
-		}
-		if strings.TrimSpace(am.RecordItem) != "" && decodeXML(am.RecordItem, &r) == nil {
+		var r wire.RecordItemXML
+		if strings.TrimSpace(am.RecordItem) != "" && wire.DecodeXML(am.RecordItem, &r) == nil {
 			a.RecordTitle = strings.TrimSpace(r.Title)
 			a.RecordDesc = strings.TrimSpace(r.Desc)
 		}
@@ -130,52 +129,4 @@ func (m *Message) App() (AppMessage, bool) {
 // isApp reports whether m is an app message, a red packet sent as text included (PROTOCOL 7.1).
 func (m *Message) isApp() bool {
 	return m.MsgType == MsgTypeApp || m.MsgType == MsgTypeText && m.AppMsgType == AppMsgRedEnvelopes
-}
-
-// appXML is the app message payload (PROTOCOL 7.5): <msg><appmsg>...</appmsg><appinfo>...
-type appXML struct {
-	AppMsg struct {
-		AppID             string `xml:"appid,attr"`
-		Title             string `xml:"title"`
-		Des               string `xml:"des"`
-		Type              string `xml:"type"`
-		URL               string `xml:"url"`
-		SourceDisplayName string `xml:"sourcedisplayname"`
-		RecordItem        string `xml:"recorditem"`
-		AppAttach         struct {
-			TotalLen string `xml:"totallen"`
-			AttachID string `xml:"attachid"`
-			FileExt  string `xml:"fileext"`
-		} `xml:"appattach"`
-		MMReader struct {
-			Category struct {
-				Items []struct {
-					Title  string `xml:"title"`
-					URL    string `xml:"url"`
-					Cover  string `xml:"cover"`
-					Digest string `xml:"digest"`
-				} `xml:"item"`
-			} `xml:"category"`
-		} `xml:"mmreader"`
-		WeAppInfo struct {
-			UserName string `xml:"username"`
-			AppID    string `xml:"appid"`
-			PagePath string `xml:"pagepath"`
-		} `xml:"weappinfo"`
-		WCPayInfo struct {
-			FeeDesc string `xml:"feedesc"`
-		} `xml:"wcpayinfo"`
-	} `xml:"appmsg"`
-	AppInfo struct {
-		AppName string `xml:"appname"`
-	} `xml:"appinfo"`
-}
-
-// parseAppXML parses the payload of an app message, content being the decoded Content.
-func parseAppXML(content string) (appXML, error) {
-	var x appXML
-	if err := decodeXML(content, &x); err != nil {
-		return appXML{}, err
-	}
-	return x, nil
 }

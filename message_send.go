@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Sending (PROTOCOL 8). Uploads are in message_send_upload.go, forwards and revokes in
@@ -400,18 +401,14 @@ func (c *Client) checkRecipient(op, to string) error {
 // parseSendResponse decodes the answer of a send endpoint (PROTOCOL 8.1) and returns the
 // server's MsgID. A non-zero Ret is an *Error; Ret 0 without a MsgID is ErrBadResponse.
 func parseSendResponse(op string, body []byte) (string, error) {
-	var resp struct {
-		hasBase
-		MsgID   flexString `json:"MsgID"`
-		LocalID flexString `json:"LocalID"`
-	}
-	if err := decodeResponse(op, body, &resp); err != nil {
+	resp, err := decodeJSON(op, body, wire.DecodeSend)
+	if err != nil {
 		return "", err
 	}
 	if resp.MsgID == "" {
 		return "", badResponse(op, errors.New("no MsgID"))
 	}
-	return string(resp.MsgID), nil
+	return resp.MsgID, nil
 }
 
 // paced tells the pacer how a paced call ended: a 1205 pauses the sends that follow.

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Forward sends a copy of the received message m to the chat to, as the official client's
@@ -154,12 +156,8 @@ func (c *Client) Revoke(ctx context.Context, s *SentMessage) error {
 // parseRevokeResponse decodes the answer of webwxrevokemsg (PROTOCOL 8.9). A non-zero Ret is
 // an *Error, matching ErrRevokeRefused unless it is a logout or 1205.
 func parseRevokeResponse(body []byte) error {
-	var resp struct {
-		hasBase
-		Introduction string `json:"Introduction"`
-		SysWording   string `json:"SysWording"`
-	}
-	return decodeResponse(opRevokeMsg, body, &resp)
+	_, err := decodeJSON(opRevokeMsg, body, wire.DecodeRevoke)
+	return err
 }
 
 // Revoke recalls s, as [Client.Revoke] does with the Client that sent it, and returns what

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Uploads (PROTOCOL 9).
@@ -224,7 +225,7 @@ func (c *Client) upload(ctx context.Context, to, name, mediaType string, src *so
 	if contentType == "" || mediaType == "pic" {
 		contentType = http.DetectContentType(src.head)
 	}
-	ureq, err := encodeJSON(struct {
+	ureq, err := wire.EncodeJSON(struct {
 		UploadType    int         `json:"UploadType"`
 		BaseRequest   baseRequest `json:"BaseRequest"`
 		ClientMediaID int64       `json:"ClientMediaId"`
@@ -358,11 +359,8 @@ func (c *Client) uploadChunk(ctx context.Context, s *session, u string, fields [
 // parseUploadResponse decodes the answer to a chunk of webwxuploadmedia (PROTOCOL 9.1) and
 // returns its MediaId, which only the last chunk's answer is sure to carry.
 func parseUploadResponse(body []byte) (string, error) {
-	var resp struct {
-		hasBase
-		MediaID string `json:"MediaId"`
-	}
-	if err := decodeResponse(opUploadMedia, body, &resp); err != nil {
+	resp, err := decodeJSON(opUploadMedia, body, wire.DecodeUpload)
+	if err != nil {
 		return "", err
 	}
 	return resp.MediaID, nil
@@ -379,13 +377,7 @@ func retryableChunk(ctx context.Context, err error) bool {
 }
 
 // checkUploadResponse is the answer of webwxcheckupload (PROTOCOL 9.2).
-type checkUploadResponse struct {
-	hasBase
-	MediaID       string `json:"MediaId"`
-	AESKey        string `json:"AESKey"`
-	Signature     string `json:"Signature"`
-	EncryFileName string `json:"EncryFileName"`
-}
+type checkUploadResponse = wire.CheckUpload
 
 // checkUpload asks webwxcheckupload about a file over 25 MB: a MediaId if the server has
 // it, else the AESKey and Signature its upload needs.
@@ -409,14 +401,14 @@ func (c *Client) checkUpload(ctx context.Context, s *session, to, name string, s
 // parseCheckUpload decodes the answer of webwxcheckupload: one without a MediaId needs a
 // Signature, else it is ErrBadResponse.
 func parseCheckUpload(body []byte) (checkUploadResponse, error) {
-	var resp checkUploadResponse
-	if err := decodeResponse(opCheckUpload, body, &resp); err != nil {
+	resp, err := decodeJSON(opCheckUpload, body, wire.DecodeCheckUpload)
+	if err != nil {
 		return checkUploadResponse{}, err
 	}
 	if resp.MediaID == "" && resp.Signature == "" {
 		return checkUploadResponse{}, badResponse(opCheckUpload, errors.New("neither MediaId nor Signature"))
 	}
-	return resp, nil
+	return *resp, nil
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")

@@ -1,13 +1,13 @@
 package wechat
 
 import (
-	"encoding/xml"
-	"io"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // This file holds the typed accessors of Message: one per kind of message, each reading the
@@ -31,15 +31,10 @@ func (m *Message) Image() (Image, bool) {
 		return Image{}, false
 	}
 	img := Image{Width: m.ImgWidth, Height: m.ImgHeight}
-	var x struct {
-		Img struct {
-			Length   string `xml:"length,attr"`
-			HDLength string `xml:"hdlength,attr"`
-		} `xml:"img"`
-	}
-	if decodeXML(m.Content, &x) == nil {
-		img.Length = parseInt(x.Img.Length)
-		img.HDLength = parseInt(x.Img.HDLength)
+	var x wire.ImageXML
+	if wire.DecodeXML(m.Content, &x) == nil {
+		img.Length = wire.XMLInt(x.Img.Length)
+		img.HDLength = wire.XMLInt(x.Img.HDLength)
 	}
 	return img, true
 }
@@ -58,13 +53,9 @@ func (m *Message) Voice() (Voice, bool) {
 	}
 	ms := int64(m.VoiceLength)
 	if ms <= 0 {
-		var x struct {
-			VoiceMsg struct {
-				VoiceLength string `xml:"voicelength,attr"`
-			} `xml:"voicemsg"`
-		}
-		if decodeXML(m.Content, &x) == nil {
-			ms = parseInt(x.VoiceMsg.VoiceLength)
+		var x wire.VoiceXML
+		if wire.DecodeXML(m.Content, &x) == nil {
+			ms = wire.XMLInt(x.VoiceMsg.VoiceLength)
 		}
 	}
 	return Voice{Duration: duration(ms, time.Millisecond)}, true
@@ -89,16 +80,11 @@ func (m *Message) Video() (Video, bool) {
 	}
 	v := Video{Width: m.ImgWidth, Height: m.ImgHeight, Micro: m.MsgType == MsgTypeMicroVideo}
 	s := int64(m.PlayLength)
-	var x struct {
-		VideoMsg struct {
-			Length     string `xml:"length,attr"`
-			PlayLength string `xml:"playlength,attr"`
-		} `xml:"videomsg"`
-	}
-	if decodeXML(m.Content, &x) == nil {
-		v.Length = parseInt(x.VideoMsg.Length)
+	var x wire.VideoXML
+	if wire.DecodeXML(m.Content, &x) == nil {
+		v.Length = wire.XMLInt(x.VideoMsg.Length)
 		if s <= 0 {
-			s = parseInt(x.VideoMsg.PlayLength)
+			s = wire.XMLInt(x.VideoMsg.PlayLength)
 		}
 	}
 	v.Duration = duration(s, time.Second)
@@ -124,21 +110,13 @@ func (m *Message) Emoticon() (Emoticon, bool) {
 		return Emoticon{}, false
 	}
 	e := Emoticon{Width: m.ImgWidth, Height: m.ImgHeight, Store: m.HasProductID == 1}
-	var x struct {
-		Emoji struct {
-			MD5    string `xml:"md5,attr"`
-			Len    string `xml:"len,attr"`
-			CDNURL string `xml:"cdnurl,attr"`
-			Width  string `xml:"width,attr"`
-			Height string `xml:"height,attr"`
-		} `xml:"emoji"`
-	}
-	if decodeXML(m.Content, &x) == nil {
+	var x wire.EmojiXML
+	if wire.DecodeXML(m.Content, &x) == nil {
 		e.MD5 = strings.TrimSpace(x.Emoji.MD5)
-		e.Length = parseInt(x.Emoji.Len)
+		e.Length = wire.XMLInt(x.Emoji.Len)
 		e.CDNURL = strings.TrimSpace(x.Emoji.CDNURL)
 		if e.Width <= 0 && e.Height <= 0 {
-			e.Width, e.Height = int(parseInt(x.Emoji.Width)), int(parseInt(x.Emoji.Height))
+			e.Width, e.Height = int(wire.XMLInt(x.Emoji.Width)), int(wire.XMLInt(x.Emoji.Height))
 		}
 	}
 	return e, true
@@ -164,23 +142,15 @@ func (m *Message) Location() (Location, bool) {
 		return Location{}, false
 	}
 	l := Location{MapURL: m.URL}
-	var x struct {
-		Location struct {
-			X       string `xml:"x,attr"`
-			Y       string `xml:"y,attr"`
-			Scale   string `xml:"scale,attr"`
-			Label   string `xml:"label,attr"`
-			POIName string `xml:"poiname,attr"`
-		} `xml:"location"`
-	}
+	var x wire.LocationXML
 	src := m.OriContent
 	if strings.TrimSpace(src) == "" {
 		src = m.Content // MsgTypeLocation may carry the XML in Content
 	}
-	if decodeXML(src, &x) == nil {
+	if wire.DecodeXML(src, &x) == nil {
 		l.Label = strings.TrimSpace(x.Location.Label)
 		l.POIName = strings.TrimSpace(x.Location.POIName)
-		l.Scale = int(parseInt(x.Location.Scale))
+		l.Scale = int(wire.XMLInt(x.Location.Scale))
 		l.Latitude, l.Longitude = parseCoord(x.Location.X, x.Location.Y)
 	}
 	if l.Label == "" {
@@ -230,22 +200,15 @@ func (m *Message) Card() (Card, bool) {
 		UserName: ri.UserName, NickName: ri.NickName, Alias: ri.Alias,
 		Province: ri.Province, City: ri.City, Sex: ri.Sex,
 	}
-	var x struct {
-		UserName string `xml:"username,attr"`
-		NickName string `xml:"nickname,attr"`
-		Alias    string `xml:"alias,attr"`
-		Province string `xml:"province,attr"`
-		City     string `xml:"city,attr"`
-		Sex      string `xml:"sex,attr"`
-	}
-	if decodeXML(m.Content, &x) == nil {
+	var x wire.CardXML
+	if wire.DecodeXML(m.Content, &x) == nil {
 		c.PermanentID = strings.TrimSpace(x.UserName)
 		fill(&c.NickName, x.NickName)
 		fill(&c.Alias, x.Alias)
 		fill(&c.Province, x.Province)
 		fill(&c.City, x.City)
 		if c.Sex == 0 {
-			c.Sex = int(parseInt(x.Sex))
+			c.Sex = int(wire.XMLInt(x.Sex))
 		}
 	}
 	c.Official = ri.VerifyFlag&8 != 0 || strings.HasPrefix(c.PermanentID, "gh_")
@@ -275,19 +238,8 @@ func (m *Message) FriendRequest() (FriendRequest, bool) {
 		Scene: ri.Scene, Sex: ri.Sex, Province: ri.Province, City: ri.City, Alias: ri.Alias,
 		Signature: ri.Signature,
 	}
-	var x struct {
-		FromUserName string `xml:"fromusername,attr"`
-		FromNickName string `xml:"fromnickname,attr"`
-		Content      string `xml:"content,attr"`
-		Ticket       string `xml:"ticket,attr"`
-		Scene        string `xml:"scene,attr"`
-		Sex          string `xml:"sex,attr"`
-		Province     string `xml:"province,attr"`
-		City         string `xml:"city,attr"`
-		Alias        string `xml:"alias,attr"`
-		Sign         string `xml:"sign,attr"`
-	}
-	if decodeXML(m.Content, &x) == nil {
+	var x wire.VerifyXML
+	if wire.DecodeXML(m.Content, &x) == nil {
 		r.PermanentID = strings.TrimSpace(x.FromUserName)
 		fill(&r.NickName, x.FromNickName)
 		fill(&r.Greeting, x.Content)
@@ -297,10 +249,10 @@ func (m *Message) FriendRequest() (FriendRequest, bool) {
 		fill(&r.Alias, x.Alias)
 		fill(&r.Signature, x.Sign)
 		if r.Scene == 0 {
-			r.Scene = int(parseInt(x.Scene))
+			r.Scene = int(wire.XMLInt(x.Scene))
 		}
 		if r.Sex == 0 {
-			r.Sex = int(parseInt(x.Sex))
+			r.Sex = int(wire.XMLInt(x.Sex))
 		}
 	}
 	return r, true
@@ -320,15 +272,8 @@ func (m *Message) Revoke() (Revoke, bool) {
 	if m.MsgType != MsgTypeRecalled {
 		return Revoke{}, false
 	}
-	var x struct {
-		RevokeMsg struct {
-			Session    string `xml:"session"`
-			OldMsgID   string `xml:"oldmsgid"`
-			MsgID      string `xml:"msgid"`
-			ReplaceMsg string `xml:"replacemsg"`
-		} `xml:"revokemsg"`
-	}
-	if decodeXML(m.Content, &x) != nil {
+	var x wire.RevokeXML
+	if wire.DecodeXML(m.Content, &x) != nil {
 		return Revoke{}, true
 	}
 	return Revoke{
@@ -357,12 +302,8 @@ func (m *Message) StatusNotify() (StatusNotify, bool) {
 		return StatusNotify{}, false
 	}
 	n := StatusNotify{Code: m.StatusNotifyCode, UserNames: splitList(m.StatusNotifyUserName)}
-	var x struct {
-		Op struct {
-			UserName string `xml:"username"`
-		} `xml:"op"`
-	}
-	if decodeXML(m.Content, &x) == nil {
+	var x wire.StatusNotifyXML
+	if wire.DecodeXML(m.Content, &x) == nil {
 		n.PermanentIDs = splitList(x.Op.UserName)
 	}
 	return n, true
@@ -436,36 +377,6 @@ func (m *Message) System() (System, bool) {
 		s.Kind = SysRedPacket
 	}
 	return s, true
-}
-
-// decodeXML decodes the first element of s into v, as leniently as the message payloads
-// need (PROTOCOL 7.4, 14.9): a leading <?xml ...?> declaration (whatever encoding it names:
-// s is UTF-8 already), anything after the first element, single-quoted attributes, HTML
-// entities and the common mistakes encoding/xml's non-strict mode accepts. It fails when s
-// holds no element or the first one is not well-formed.
-func decodeXML(s string, v any) error {
-	d := xml.NewDecoder(strings.NewReader(s))
-	d.Strict = false
-	d.Entity = xml.HTMLEntity
-	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			return d.DecodeElement(v, &se)
-		}
-	}
-}
-
-// parseInt parses a decimal attribute or element value; anything else is 0.
-func parseInt(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // duration returns n units, 0 for a negative n or one that overflows.

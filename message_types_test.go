@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 const (
@@ -23,7 +25,7 @@ const (
 func messageFixture(t testing.TB, name string) *Message {
 	t.Helper()
 	raw := parserFixture(t, "messages", name)
-	return decodeMessage(json.RawMessage(raw), testSelf)
+	return decodeRaw(raw, testSelf)
 }
 
 // accessorResults calls every typed accessor of m and returns the results of those that
@@ -356,7 +358,7 @@ func TestDecodeXML(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got attrs
-			err := decodeXML(tt.in, &got)
+			err := wire.DecodeXML(tt.in, &got)
 			if tt.wantErr {
 				require.Error(t, err)
 				return
@@ -418,15 +420,15 @@ func FuzzMessageAccessors(f *testing.F) {
 				continue
 			}
 			if r, err := parseSync(body); err == nil {
-				for _, raw := range r.AddMsgList {
-					f.Add([]byte(raw))
+				for _, w := range r.AddMsgList {
+					f.Add(w.Raw)
 				}
 			}
 		}
 	}
 	store := fuzzStore()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		m := decodeMessage(raw, testSelf)
+		m := decodeRaw(raw, testSelf)
 		m.resolve(store)
 		res := accessorResults(m)
 		if len(res) > 1 {
@@ -456,8 +458,8 @@ func FuzzParseAppXML(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, content string) {
-		x, err := parseAppXML(content)
-		if err != nil && !reflect.DeepEqual(x, appXML{}) {
+		x, err := wire.ParseAppXML(content)
+		if err != nil && !reflect.DeepEqual(x, wire.AppXML{}) {
 			t.Errorf("parseAppXML(%q) = %+v, %v; want the zero payload with an error", content, x, err)
 		}
 		// Every accessor on every kind of message with this content.

@@ -259,9 +259,9 @@ func keyVals(k syncKey) []KeyVal {
 }
 
 func fromKeyVals(kv []KeyVal) syncKey {
-	k := syncKey{Count: flexInt(len(kv)), List: make([]syncKeyPair, len(kv))}
+	k := syncKey{Count: len(kv), List: make([]syncKeyPair, len(kv))}
 	for i, p := range kv {
-		k.List[i] = syncKeyPair{Key: flexInt(p.Key), Val: flexInt(p.Val)}
+		k.List[i] = syncKeyPair{Key: p.Key, Val: p.Val}
 	}
 	return k
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/redact"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // This file holds the HTTP plumbing shared by every protocol step: building URLs, sending
@@ -64,9 +65,10 @@ func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reade
 	return req, nil
 }
 
-// do sends req and reads the whole body (at most limit bytes). Transport errors are wrapped
-// in an *Error with the URL redacted; the caller's context error stays reachable with
-// errors.Is. Any status is returned to the caller to judge.
+// do sends req and reads the whole body (at most limit bytes; a longer one is
+// ErrBadResponse). Transport errors are wrapped in an *Error with the URL redacted; the
+// caller's context error stays reachable with errors.Is. Any status is returned to the caller
+// to judge.
 func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, []byte, error) {
 	c.log.Debug("request", "op", op, "host", req.URL.Host)
 	// Every call gets a deadline (PROTOCOL 12.2); the long polls set their own, longer one.
@@ -81,12 +83,13 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		return nil, nil, &Error{Op: op, Err: silent(req, start, redact.Error(err))}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Bounded while reading: a body over the limit costs at most the limit (wire.ReadBody).
+	body, err := wire.ReadBody(resp.Body, resp.ContentLength, limit)
+	if errors.Is(err, wire.ErrBodyTooLarge) {
+		return nil, nil, badResponse(op, err)
+	}
 	if err != nil {
 		return nil, nil, &Error{Op: op, Err: redact.Error(err)}
-	}
-	if int64(len(body)) > limit {
-		return nil, nil, badResponse(op, fmt.Errorf("body larger than %d bytes", limit))
 	}
 	return resp, body, nil
 }
@@ -126,28 +129,29 @@ func (c *Client) getScript(ctx context.Context, op, u string) ([]byte, error) {
 	return body, nil
 }
 
-// getJSON GETs a JSON endpoint and decodes it into out, checking the BaseResponse.
-func (c *Client) getJSON(ctx context.Context, op, u string, out baseResponder) error {
+// getRaw GETs a JSON endpoint and returns the body of its 200 answer.
+func (c *Client) getRaw(ctx context.Context, op, u string) ([]byte, error) {
 	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.doJSON(op, req, out)
+	return c.doOK(op, req)
 }
 
-// postJSON POSTs in, encoded without HTML or slash escaping (PROTOCOL 3.7), and decodes the
-// answer into out, checking the BaseResponse.
-func (c *Client) postJSON(ctx context.Context, op, u string, in any, out baseResponder) error {
+// postJSON POSTs in to a call whose answer is only its BaseResponse, and checks it.
+func (c *Client) postJSON(ctx context.Context, op, u string, in any) error {
 	body, err := c.postRaw(ctx, op, u, in)
 	if err != nil {
 		return err
 	}
-	return decodeResponse(op, body, out)
+	_, err = decodeJSON(op, body, wire.DecodeBase)
+	return err
 }
 
-// postRaw POSTs in as JSON and returns the answer's body, which must come with status 200.
+// postRaw POSTs in as JSON, encoded without HTML or slash escaping (PROTOCOL 3.7), and returns
+// the answer's body, which must come with status 200.
 func (c *Client) postRaw(ctx context.Context, op, u string, in any) ([]byte, error) {
-	body, err := encodeJSON(in)
+	body, err := wire.EncodeJSON(in)
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
@@ -157,14 +161,6 @@ func (c *Client) postRaw(ctx context.Context, op, u string, in any) ([]byte, err
 	}
 	req.Header.Set("Content-Type", jsonContentType)
 	return c.doOK(op, req)
-}
-
-func (c *Client) doJSON(op string, req *http.Request, out baseResponder) error {
-	body, err := c.doOK(op, req)
-	if err != nil {
-		return err
-	}
-	return decodeResponse(op, body, out)
 }
 
 // doOK sends req and returns the body of a 200 answer; any other status is ErrBadResponse.
@@ -177,32 +173,6 @@ func (c *Client) doOK(op string, req *http.Request) ([]byte, error) {
 		return nil, badResponse(op, fmt.Errorf("HTTP status %d", resp.StatusCode))
 	}
 	return body, nil
-}
-
-// decodeResponse decodes a JSON answer into out and turns a non-zero BaseResponse.Ret into
-// an *Error. It never panics on bad input.
-func decodeResponse(op string, body []byte, out baseResponder) error {
-	trimmed, err := jsonObjectBody(op, body)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(trimmed, out); err != nil {
-		// A server error code still counts even if the rest of the body is off: a session
-		// that ended must end the loop, not be retried as a bad response.
-		var h hasBase
-		if json.Unmarshal(trimmed, &h) == nil && h.BaseResponse != nil && h.BaseResponse.Ret != 0 {
-			return &Error{Op: op, Ret: int(h.BaseResponse.Ret), Msg: h.BaseResponse.ErrMsg}
-		}
-		return badResponse(op, jsonError(err))
-	}
-	br := out.base()
-	if br == nil {
-		return badResponse(op, errors.New("no BaseResponse"))
-	}
-	if br.Ret != 0 {
-		return &Error{Op: op, Ret: int(br.Ret), Msg: br.ErrMsg}
-	}
-	return nil
 }
 
 // jsonObjectBody returns body without surrounding white space if it looks like a JSON object;
@@ -220,7 +190,8 @@ func jsonObjectBody(op string, body []byte) ([]byte, error) {
 	return trimmed, nil
 }
 
-// jsonError drops anything of the body from a decoding error, keeping its kind and offset.
+// jsonError drops anything of the input from an encoding/json error (the session file
+// is decoded with it), keeping its kind and offset.
 func jsonError(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -239,17 +210,6 @@ func jsonError(err error) error {
 		return errors.New("truncated JSON")
 	}
 	return errors.New("invalid JSON")
-}
-
-// encodeJSON encodes v with raw UTF-8 and no HTML escaping (PROTOCOL 3.7).
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // cookie returns the value of the named cookie the jar would send to u, or "".

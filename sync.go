@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,8 +11,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
-	"github.com/wxkit/wechat/internal/jsonscan"
-	"github.com/wxkit/wechat/internal/jsvar"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 const (
@@ -24,111 +22,70 @@ const (
 )
 
 // syncCheck is the answer of synccheck.
-type syncCheck struct {
-	Retcode  int
-	Selector int
-}
+type syncCheck = wire.SyncCheck
 
 // parseSyncCheck parses `window.synccheck={retcode:"0",selector:"2"}` (PROTOCOL 6.1, 14.1).
 func parseSyncCheck(body []byte) (syncCheck, error) {
-	vars, err := jsvar.Parse(body)
+	sc, err := wire.ParseSyncCheck(body)
 	if err != nil {
 		return syncCheck{}, badResponse(opSyncCheck, err)
 	}
-	rc, ok1 := vars.Int("synccheck.retcode")
-	sel, ok2 := vars.Int("synccheck.selector")
-	if !ok1 {
-		return syncCheck{}, badResponse(opSyncCheck, errors.New("no retcode"))
-	}
-	if !ok2 {
-		sel = 0 // a logout answer may omit the selector
-	}
-	return syncCheck{Retcode: rc, Selector: sel}, nil
+	return sc, nil
 }
 
-// syncResponse is the answer of webwxsync (PROTOCOL 6.2). Messages and contacts stay raw and
-// are decoded one by one, so one malformed entry cannot take the others down.
+// syncResponse is the answer of webwxsync (PROTOCOL 6.2), decoded by internal/wire in one
+// pass. Every AddMsgList entry is there, one that could not be read included (Err set, it is
+// delivered as such); contact entries that could not be read are in unreadable.
 type syncResponse struct {
-	hasBase
-	AddMsgList            []json.RawMessage `json:"AddMsgList"`
-	ModContactList        []json.RawMessage `json:"ModContactList"`
-	DelContactList        []json.RawMessage `json:"DelContactList"`
-	ModChatRoomMemberList []json.RawMessage `json:"ModChatRoomMemberList"`
-	ContinueFlag          flexInt           `json:"ContinueFlag"`
-	SyncKey               syncKey           `json:"SyncKey"`
-	SyncCheckKey          syncKey           `json:"SyncCheckKey"`
-	SKey                  string            `json:"SKey"`
+	AddMsgList            []wire.Message
+	ModContactList        []wire.Contact
+	DelContactList        []string // UserNames
+	ModChatRoomMemberList []wire.Member
+	unreadable            []wire.Unreadable
+	ContinueFlag          int
+	SyncKey               syncKey
+	SyncCheckKey          syncKey
+	SKey                  string
 }
 
-// parseSync decodes a webwxsync body in one pass (internal/jsonscan): the lists stay raw, as
-// sub-slices of body, and are decoded entry by entry afterwards. A non-zero Ret is reported
-// even when other fields are malformed; a malformed field otherwise is ErrBadResponse.
+// parseSync decodes a webwxsync body. A non-zero Ret is an *Error even when the rest of the
+// body is broken; a body whose framing is broken is ErrBadResponse. Fields and entries that
+// do not fit their type do not fail the body (see internal/wire).
 func parseSync(body []byte) (*syncResponse, error) {
-	trimmed, err := jsonObjectBody(opSync, body)
+	w, err := decodeJSON(opSync, body, wire.DecodeSync)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		r      syncResponse
-		badKey string
-	)
-	err = jsonscan.Object(trimmed, func(k, v []byte) error {
-		ok := true
-		switch string(k) {
-		case "BaseResponse":
-			var br baseResponse
-			ok = json.Unmarshal(v, &br) == nil
-			r.BaseResponse = &br
-		case "AddMsgList":
-			r.AddMsgList, ok = rawList(v)
-		case "ModContactList":
-			r.ModContactList, ok = rawList(v)
-		case "DelContactList":
-			r.DelContactList, ok = rawList(v)
-		case "ModChatRoomMemberList":
-			r.ModChatRoomMemberList, ok = rawList(v)
-		case "ContinueFlag":
-			var n int64
-			n, ok = jsonscan.Int(v)
-			r.ContinueFlag = flexInt(n)
-		case "SyncKey":
-			ok = json.Unmarshal(v, &r.SyncKey) == nil
-		case "SyncCheckKey":
-			ok = json.Unmarshal(v, &r.SyncCheckKey) == nil
-		case "SKey":
-			r.SKey, ok = jsonscan.Text(v)
-		}
-		if !ok && badKey == "" {
-			badKey = string(k)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, badResponse(opSync, err)
-	}
-	if r.BaseResponse == nil {
-		return nil, badResponse(opSync, errors.New("no BaseResponse"))
-	}
-	if br := r.BaseResponse; br.Ret != 0 {
-		return nil, &Error{Op: opSync, Ret: int(br.Ret), Msg: br.ErrMsg}
-	}
-	if badKey != "" {
-		return nil, badResponse(opSync, fmt.Errorf("%s has the wrong JSON type", badKey))
-	}
-	return &r, nil
+	return &syncResponse{
+		AddMsgList:            w.Messages,
+		ModContactList:        w.ModContacts,
+		DelContactList:        w.DelContacts,
+		ModChatRoomMemberList: w.ModMembers,
+		unreadable:            w.Unreadable,
+		ContinueFlag:          w.ContinueFlag,
+		SyncKey:               syncKey(w.SyncKey),
+		SyncCheckKey:          syncKey(w.SyncCheckKey),
+		SKey:                  w.SKey,
+	}, nil
 }
 
-// rawList returns the elements of a JSON array (or nil for null) as sub-slices of v.
-func rawList(v []byte) ([]json.RawMessage, bool) {
-	if jsonscan.IsNull(v) {
-		return nil, true
+// warnUnreadable logs each entry of a webwxsync answer that could not be read: the messages,
+// which are delivered all the same as unknown messages with their raw bytes, and the contact
+// entries, which are skipped.
+func (c *Client) warnUnreadable(resp *syncResponse) {
+	for i := range resp.AddMsgList {
+		if m := &resp.AddMsgList[i]; m.Err != nil {
+			c.log.Warn("unreadable message delivered raw", "op", opSync, "msg_id", m.MsgID, "bytes", len(m.Raw), "err", m.Err)
+		}
 	}
-	var out []json.RawMessage
-	err := jsonscan.Array(v, func(e []byte) error {
-		out = append(out, e)
-		return nil
-	})
-	return out, err == nil
+	c.warnUnreadableEntries(opSync, resp.unreadable)
+}
+
+// warnUnreadableEntries logs the contact entries of an answer that could not be read.
+func (c *Client) warnUnreadableEntries(op string, us []wire.Unreadable) {
+	for _, u := range us {
+		c.log.Warn("skipping unreadable entry", "op", op, "list", u.List, "bytes", len(u.Raw), "err", u.Err)
+	}
 }
 
 // syncLoop runs synccheck and webwxsync until ctx ends or the session ends (PROTOCOL 6.3).
@@ -313,6 +270,7 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher, backlog bool) (mor
 	if err != nil {
 		return false, err
 	}
+	c.warnUnreadable(resp)
 
 	// Contacts before messages, so that a message from a new group resolves (PROTOCOL 6.3).
 	c.applyContactChanges(s.self, resp)
@@ -390,18 +348,12 @@ func (c *Client) applyContactChanges(self string, resp *syncResponse) {
 		}
 		changes = append(changes, ch)
 	}
-	for _, raw := range resp.DelContactList {
-		var w struct {
-			UserName flexString `json:"UserName"`
-		}
-		if json.Unmarshal(raw, &w) != nil || w.UserName == "" {
-			continue
-		}
-		ch := ContactChange{Kind: ContactRemoved, Contact: Contact{UserName: string(w.UserName)}}
-		if old := c.contacts.get(string(w.UserName)); old != nil {
+	for _, name := range resp.DelContactList {
+		ch := ContactChange{Kind: ContactRemoved, Contact: Contact{UserName: name}}
+		if old := c.contacts.get(name); old != nil {
 			ch.Contact = *old
 		}
-		c.contacts.remove(string(w.UserName))
+		c.contacts.remove(name)
 		changes = append(changes, ch)
 	}
 	for _, g := range c.contacts.updateMembers(c.decodeMembers(resp.ModChatRoomMemberList)) {
@@ -415,15 +367,12 @@ func (c *Client) applyContactChanges(self string, resp *syncResponse) {
 	}
 }
 
-// decodeMembers decodes ModChatRoomMemberList entries, skipping malformed ones.
-func (c *Client) decodeMembers(raws []json.RawMessage) []Member {
+// decodeMembers converts ModChatRoomMemberList entries (internal/wire left out the ones
+// that could not be read).
+func (c *Client) decodeMembers(ws []wire.Member) []Member {
 	var out []Member
-	for _, raw := range raws {
-		var w wireMember
-		if json.Unmarshal(raw, &w) != nil || w.UserName == "" {
-			continue
-		}
-		out = append(out, newMember(&w))
+	for i := range ws {
+		out = append(out, newMember(&ws[i]))
 	}
 	return out
 }

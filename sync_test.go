@@ -3,12 +3,14 @@ package wechat
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 func TestParseSyncCheck(t *testing.T) {
@@ -102,7 +104,7 @@ func TestParseSync(t *testing.T) {
 	tests := []struct {
 		file         string
 		wantMsgs     int
-		wantContinue flexInt
+		wantContinue int
 		wantKey      string // SyncKey.String()
 		wantCheckKey string // SyncCheckKey.String()
 		wantSKey     string
@@ -172,19 +174,26 @@ func TestParseSyncZeroedBodyKeepsKeysInvalid(t *testing.T) {
 	t.Parallel()
 	// An error body carries SyncKey {"Count":0,"List":[]}; it must never look replaceable,
 	// even if a caller ignored the error (PROTOCOL 6.2, 14.6).
-	var r syncResponse
-	err := decodeResponse(opSync, parserFixture(t, "webwxsync", "ret_minus1.json"), &r)
-	require.Error(t, err)
-	assert.False(t, r.SyncKey.valid())
-	assert.False(t, r.SyncCheckKey.valid())
-	assert.Empty(t, r.AddMsgList)
+	w, err := wire.DecodeSync(parserFixture(t, "webwxsync", "ret_minus1.json"))
+	require.NoError(t, err)
+	assert.Equal(t, -1, w.Base.Ret)
+	assert.False(t, syncKey(w.SyncKey).valid())
+	assert.False(t, syncKey(w.SyncCheckKey).valid())
+	assert.Empty(t, w.Messages)
+	_, err = parseSync(parserFixture(t, "webwxsync", "ret_minus1.json"))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, -1, e.Ret)
 }
 
 func TestParseSyncModContacts(t *testing.T) {
 	t.Parallel()
 	got, err := parseSync(parserFixture(t, "webwxsync", "sync_check_key.json"))
 	require.NoError(t, err)
-	cs := decodeWireContacts(t, got.ModContactList, testSelf)
+	var cs []*Contact
+	for i := range got.ModContactList {
+		cs = append(cs, newContact(&got.ModContactList[i], testSelf))
+	}
 	require.Len(t, cs, 1)
 	g := cs[0]
 	assert.Equal(t, KindGroup, g.Kind)
@@ -235,7 +244,7 @@ func TestParseSyncServerLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 100, len(want.AddMsgList), "the entries are split at \"}\\n,{\"")
 	for i, raw := range want.AddMsgList {
-		assert.True(t, json.Valid(raw), "entry %d is one whole object: %q", i, raw)
+		assert.True(t, json.Valid(raw.Raw), "entry %d is one whole object: %q", i, raw.Raw)
 		assert.Equal(t, testMsgID(i), decodeMessage(raw, testSelf).MsgID, "entry %d", i)
 	}
 
@@ -300,48 +309,72 @@ func BenchmarkParseSyncAndDecode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, raw := range r.AddMsgList {
-			decodeMessage(raw, testSelf)
+		for _, w := range r.AddMsgList {
+			decodeMessage(w, testSelf)
 		}
 	}
 }
 
-func FuzzParseSyncCheck(f *testing.F) {
-	seedParserFuzz(f, "synccheck")
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, err := parseSyncCheck(body); err != nil && !errors.Is(err, ErrBadResponse) {
-			t.Errorf("parseSyncCheck(%q) = %v; want nil or ErrBadResponse", body, err)
+// TestSyncUnreadableEntries: the entries of a batch that cannot be read (nested too deeply,
+// broken inside, not objects) are delivered as messages with their raw bytes, the others as
+// usual, the SyncKey advances, and each unreadable entry is one Warn line with op and bytes.
+func TestSyncUnreadableEntries(t *testing.T) {
+	resp, err := parseSync(parserFixture(t, "webwxsync", "unreadable_entries.json"))
+	require.NoError(t, err)
+	require.Len(t, resp.AddMsgList, 6)
+	assert.Equal(t, "1_636444440|2_636445100|3_636444675|1000_1463740250", resp.SyncKey.String())
+	var msgs []*Message
+	for _, w := range resp.AddMsgList {
+		msgs = append(msgs, decodeMessage(w, testSelf))
+	}
+	assert.Equal(t, "hello 0", msgs[0].Content)
+	assert.Equal(t, "hello 5", msgs[5].Content)
+	for _, i := range []int{1, 2} { // too deep, broken: the ids could be read; the type is unknown
+		assert.Equal(t, testMsgID(i), msgs[i].MsgID)
+		assert.Equal(t, MsgTypeUnknown, msgs[i].MsgType)
+		assert.Equal(t, testFriend, msgs[i].ChatUserName)
+		assert.Empty(t, msgs[i].Content)
+		assert.NotEmpty(t, msgs[i].Raw)
+	}
+	for _, i := range []int{3, 4} { // not objects
+		assert.Equal(t, MsgTypeUnknown, msgs[i].MsgType)
+		assert.Empty(t, msgs[i].MsgID)
+		assert.NotEmpty(t, msgs[i].Raw)
+	}
+
+	var logs bytes.Buffer
+	c := New(WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	c.warnUnreadable(resp)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 4, logs.String())
+	for i, line := range lines {
+		var rec struct {
+			Level string
+			Op    string `json:"op"`
+			Bytes int    `json:"bytes"`
+			MsgID string `json:"msg_id"`
 		}
-	})
+		require.NoError(t, json.Unmarshal([]byte(line), &rec))
+		assert.Equal(t, "WARN", rec.Level)
+		assert.Equal(t, opSync, rec.Op)
+		assert.Equal(t, len(resp.AddMsgList[i+1].Raw), rec.Bytes)
+		assert.NotContains(t, line, "hello", "no message text in a Warn line")
+	}
 }
 
-func FuzzParseSync(f *testing.F) {
-	seedParserFuzz(f, "webwxsync")
-	// Small bodies too: the fixtures are large, which makes mutating them slow.
-	f.Add([]byte(`{"BaseResponse":{"Ret":0,"ErrMsg":""},"AddMsgList":[{"MsgId":"1","MsgType":1,"FromUserName":"@@g","Content":"@a:<br/>x"}],"ContinueFlag":0,"SyncKey":{"Count":1,"List":[{"Key":1,"Val":2}]},"SKey":""}`))
-	f.Add([]byte("{\n\"BaseResponse\": {\n\"Ret\": \"1101\",\n\"ErrMsg\": \"\"\n}\n,\n\"SyncKey\": {\n\"Count\": 0,\n\"List\": []\n}\n}\n"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := parseSync(body)
-		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Op != opSync {
-				t.Fatalf("parseSync(%q) error %v is not a webwxsync *Error", body, err)
-			}
-			if !errors.Is(err, ErrBadResponse) && e.Ret == 0 {
-				t.Errorf("parseSync(%q) = %v; want ErrBadResponse or a server code", body, err)
-			}
-			if r != nil {
-				t.Errorf("parseSync(%q) returned a response with error %v", body, err)
-			}
-			return
-		}
-		if r == nil {
-			t.Fatalf("parseSync(%q) = nil, nil", body)
-		}
-		for _, raw := range r.AddMsgList {
-			if m := decodeMessage(raw, testSelf); m == nil {
-				t.Fatalf("decodeMessage(%q) = nil", raw)
-			}
-		}
-	})
+// TestSyncUnreadableContacts: contact entries that cannot be read are skipped, each logged;
+// the readable ones (odd fields read as zero) and the batch's messages are kept.
+func TestSyncUnreadableContacts(t *testing.T) {
+	resp, err := parseSync(parserFixture(t, "webwxsync", "contact_entries.json"))
+	require.NoError(t, err)
+	require.Len(t, resp.AddMsgList, 1)
+	require.Len(t, resp.ModContactList, 2)
+	assert.Equal(t, []string{"@gone"}, resp.DelContactList)
+
+	var logs bytes.Buffer
+	c := New(WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	c.warnUnreadable(resp)
+	assert.Equal(t, 5, strings.Count(logs.String(), "level=WARN"), logs.String())
+	assert.Equal(t, 5, strings.Count(logs.String(), "op=webwxsync"))
+	assert.Equal(t, 5, strings.Count(logs.String(), " bytes="))
 }

@@ -1,173 +1,56 @@
 package wechat
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
+
+	"github.com/wxkit/wechat/internal/wire"
 )
 
-// This file holds the wire types: the JSON shapes of PROTOCOL.md, decoded leniently because the
-// server sends numbers as strings and strings as numbers (PROTOCOL 14.4, 14.5).
-
-// flexInt is an integer that decodes from a JSON number, a numeric string, "" or null.
-type flexInt int64
-
-func (n *flexInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		b = []byte(strings.TrimSpace(s))
-	}
-	switch string(b) {
-	case "", "null":
-		*n = 0
-		return nil
-	}
-	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-		*n = flexInt(v)
-		return nil
-	}
-	if v, err := strconv.ParseUint(string(b), 10, 64); err == nil { // above 2^63: keep the bits
-		*n = flexInt(v)
-		return nil
-	}
-	if f, err := strconv.ParseFloat(string(b), 64); err == nil && f == float64(int64(f)) {
-		*n = flexInt(f) // 1.0 or 1e3 from a sloppy encoder
-		return nil
-	}
-	return errors.New("not an integer")
-}
-
-// flexString is a string that also decodes from a JSON number (ids such as MsgId, which the
-// server sends as strings but other encoders as numbers) or null.
-type flexString string
-
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		return json.Unmarshal(b, (*string)(s))
-	}
-	if string(b) == "null" {
-		*s = ""
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*s = flexString(n)
-	return nil
-}
+// This file ties the session's state to the wire types of internal/wire, which holds every
+// request and response shape of the protocol and its tolerant decoding (PROTOCOL 14).
 
 // baseRequest is the BaseRequest object of every JSON POST (PROTOCOL 3.2).
-type baseRequest struct {
-	Uin      int64  `json:"Uin"`
-	Sid      string `json:"Sid"`
-	Skey     string `json:"Skey"`
-	DeviceID string `json:"DeviceID"`
-}
+type baseRequest = wire.BaseRequest
 
-type baseResponse struct {
-	Ret    flexInt `json:"Ret"`
-	ErrMsg string  `json:"ErrMsg"`
-}
+// syncKey is the SyncKey / SyncCheckKey object the session keeps and sends back.
+type syncKey wire.SyncKey
 
-// hasBase is embedded by every JSON response so that the BaseResponse can be checked
-// generically.
-type hasBase struct {
-	BaseResponse *baseResponse `json:"BaseResponse"`
-}
-
-func (h *hasBase) base() *baseResponse { return h.BaseResponse }
-
-type baseResponder interface{ base() *baseResponse }
-
-// syncKey is the SyncKey / SyncCheckKey object.
-type syncKey struct {
-	Count flexInt       `json:"Count"`
-	List  []syncKeyPair `json:"List"`
-}
-
-type syncKeyPair struct {
-	Key flexInt `json:"Key"`
-	Val flexInt `json:"Val"`
-}
+// syncKeyPair is one Key/Val entry of a syncKey.
+type syncKeyPair = wire.KeyVal
 
 // valid reports whether k may replace the stored key: error bodies carry
 // {"Count":0,"List":[]} (PROTOCOL 14.6).
-func (k syncKey) valid() bool { return k.Count > 0 && len(k.List) > 0 }
+func (k syncKey) valid() bool { return wire.SyncKey(k).Valid() }
 
 // String formats k for the synccheck synckey parameter: Key_Val joined by "|".
-func (k syncKey) String() string {
-	var b strings.Builder
-	for i, p := range k.List {
-		if i > 0 {
-			b.WriteByte('|')
-		}
-		b.WriteString(strconv.FormatInt(int64(p.Key), 10))
-		b.WriteByte('_')
-		b.WriteString(strconv.FormatInt(int64(p.Val), 10))
-	}
-	return b.String()
-}
+func (k syncKey) String() string { return wire.SyncKey(k).String() }
 
 // MarshalJSON writes Count as the list length, whatever the server sent.
-func (k syncKey) MarshalJSON() ([]byte, error) {
-	b := []byte(`{"Count":`)
-	b = strconv.AppendInt(b, int64(len(k.List)), 10)
-	b = append(b, `,"List":[`...)
-	for i, p := range k.List {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"Key":`...)
-		b = strconv.AppendInt(b, int64(p.Key), 10)
-		b = append(b, `,"Val":`...)
-		b = strconv.AppendInt(b, int64(p.Val), 10)
-		b = append(b, '}')
+func (k syncKey) MarshalJSON() ([]byte, error) { return wire.SyncKey(k).MarshalJSON() }
+
+// wireAnswer is a JSON answer decoded by internal/wire.
+type wireAnswer interface{ Status() wire.BaseResponse }
+
+// decodeJSON decodes the JSON answer of step op with decode (one of internal/wire's
+// decoders). A BaseResponse with a non-zero Ret is an *Error with that Ret, even when the
+// rest of the body is broken: a session that ended must end the loop, not be retried. An
+// empty body, an HTML page, a broken body or one without a BaseResponse is ErrBadResponse.
+// Error texts never quote the body. With an *Error carrying a Ret, the decoded answer is
+// returned too (webwxcreatechatroom's -2013 is a success).
+func decodeJSON[T wireAnswer](op string, body []byte, decode func([]byte) (T, error)) (T, error) {
+	var zero T
+	trimmed, err := jsonObjectBody(op, body)
+	if err != nil {
+		return zero, err
 	}
-	return append(b, "]}"...), nil
-}
-
-// wireContact is a Contact object (PROTOCOL 5.5) as sent by webwxinit, webwxgetcontact,
-// webwxbatchgetcontact and webwxsync ModContactList.
-type wireContact struct {
-	Uin             flexInt      `json:"Uin"`
-	UserName        flexString   `json:"UserName"`
-	NickName        flexString   `json:"NickName"`
-	HeadImgURL      string       `json:"HeadImgUrl"`
-	ContactFlag     flexInt      `json:"ContactFlag"`
-	MemberCount     flexInt      `json:"MemberCount"`
-	MemberList      []wireMember `json:"MemberList"`
-	RemarkName      flexString   `json:"RemarkName"`
-	Sex             flexInt      `json:"Sex"`
-	Signature       flexString   `json:"Signature"`
-	VerifyFlag      flexInt      `json:"VerifyFlag"`
-	OwnerUin        flexInt      `json:"OwnerUin"`
-	StarFriend      flexInt      `json:"StarFriend"`
-	Statues         flexInt      `json:"Statues"`
-	AttrStatus      flexInt      `json:"AttrStatus"`
-	Province        flexString   `json:"Province"`
-	City            flexString   `json:"City"`
-	Alias           flexString   `json:"Alias"`
-	DisplayName     flexString   `json:"DisplayName"`
-	KeyWord         flexString   `json:"KeyWord"`
-	EncryChatRoomID flexString   `json:"EncryChatRoomId"`
-	IsOwner         flexInt      `json:"IsOwner"`
-	ChatRoomOwner   flexString   `json:"ChatRoomOwner"`
-}
-
-// wireMember is an entry of a group's MemberList.
-type wireMember struct {
-	Uin         flexInt    `json:"Uin"`
-	UserName    flexString `json:"UserName"`
-	NickName    flexString `json:"NickName"`
-	AttrStatus  flexInt    `json:"AttrStatus"`
-	DisplayName flexString `json:"DisplayName"`
-	KeyWord     flexString `json:"KeyWord"`
+	r, err := decode(trimmed)
+	switch b := r.Status(); {
+	case b.Found && b.Ret != 0:
+		return r, &Error{Op: op, Ret: b.Ret, Msg: b.ErrMsg}
+	case err != nil:
+		return zero, badResponse(op, err)
+	case !b.Found:
+		return zero, badResponse(op, errors.New("no BaseResponse"))
+	}
+	return r, nil
 }

@@ -8,6 +8,7 @@
 package textfmt
 
 import (
+	"bytes"
 	"html"
 	"strings"
 	"unicode/utf8"
@@ -71,46 +72,163 @@ func Emoji(s string) string {
 }
 
 // Text decodes a text message Content, or a name, into plain text: it
-// decodes emoji spans with [Emoji], turns each "<br/>" into "\n", then
-// unescapes HTML entities with [html.UnescapeString] (the five the server
-// uses and any other). A string without '<' and '&' is returned as it is,
-// without allocating. Invalid UTF-8 is kept.
+// decodes emoji spans as [Emoji] does, turns each "<br/>" into "\n" and
+// unescapes HTML entities as [html.UnescapeString] does (the five the server
+// uses and any other), in one pass from left to right: what a span or an
+// entity decodes to is not decoded again. A string without '<' and '&' is
+// returned as it is, without allocating. Invalid UTF-8 is kept.
 func Text(s string) string {
 	if strings.IndexByte(s, '<') < 0 && strings.IndexByte(s, '&') < 0 {
 		return s
 	}
-	s = Emoji(s)
-	s = strings.ReplaceAll(s, "<br/>", "\n")
-	return html.UnescapeString(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	WriteText(&b, []byte(s))
+	return b.String()
+}
+
+// WriteText writes s decoded as [Text] decodes it to b. It writes at most
+// len(s) bytes: every span, line break and entity is longer than what it
+// decodes to, so a caller can reserve len(s) bytes in b beforehand.
+func WriteText(b *strings.Builder, s []byte) {
+	for len(s) > 0 {
+		i := bytes.IndexByte(s, '<')
+		if j := bytes.IndexByte(s, '&'); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			b.Write(s)
+			return
+		}
+		b.Write(s[:i])
+		s = s[i:]
+		if s[0] == '&' {
+			s = writeEntity(b, s)
+			continue
+		}
+		switch {
+		case bytes.HasPrefix(s, brTag):
+			b.WriteByte('\n')
+			s = s[len(brTag):]
+		case bytes.HasPrefix(s, spanOpenBytes):
+			if n := writeEmoji(b, s[len(spanOpen):]); n > 0 {
+				s = s[len(spanOpen)+n:]
+				continue
+			}
+			b.WriteByte('<')
+			s = s[1:]
+		default:
+			b.WriteByte('<')
+			s = s[1:]
+		}
+	}
+}
+
+var (
+	brTag         = []byte("<br/>")
+	spanOpenBytes = []byte(spanOpen)
+)
+
+// writeEmoji decodes the span whose code starts rest (what follows spanOpen)
+// and returns the bytes of rest it took, or 0 if it is not a decodable span.
+func writeEmoji(b *strings.Builder, rest []byte) int {
+	n := 0
+	for n < len(rest) && n <= maxHex && isHex(rest[n]) {
+		n++
+	}
+	if n > maxHex || !bytes.HasPrefix(rest[n:], []byte(spanClose)) {
+		return 0
+	}
+	decoded, ok := decode(string(rest[:n]))
+	if !ok {
+		return 0
+	}
+	for _, r := range decoded {
+		if r != 0 {
+			b.WriteRune(r)
+		}
+	}
+	end := n + len(spanClose)
+	if end < len(rest) && rest[end] == '>' {
+		end++
+	}
+	return end
+}
+
+// writeEntity decodes the character reference s starts with ('&') and
+// returns the rest of s. The five entities the server uses are decoded here;
+// any other goes through html.UnescapeString, which knows them all.
+func writeEntity(b *strings.Builder, s []byte) []byte {
+	for _, e := range commonEntities {
+		if bytes.HasPrefix(s, e.ref) {
+			b.WriteByte(e.c)
+			return s[len(e.ref):]
+		}
+	}
+	// The reference html.UnescapeString would consume: "&#" digits, "&#x" hex
+	// digits or "&" alphanumerics, and an optional ';'. No reference spans an
+	// '&', so decoding it alone is decoding it in place.
+	n := 1
+	if n < len(s) && s[n] == '#' {
+		n++
+		hex := n < len(s) && (s[n] == 'x' || s[n] == 'X')
+		if hex {
+			n++
+		}
+		for n < len(s) && ('0' <= s[n] && s[n] <= '9' || hex && isHex(s[n])) {
+			n++
+		}
+	} else {
+		for n < len(s) && isAlnum(s[n]) {
+			n++
+		}
+	}
+	if n < len(s) && s[n] == ';' {
+		n++
+	}
+	b.WriteString(html.UnescapeString(string(s[:n])))
+	return s[n:]
+}
+
+var commonEntities = [...]struct {
+	ref []byte
+	c   byte
+}{
+	{[]byte("&amp;"), '&'},
+	{[]byte("&lt;"), '<'},
+	{[]byte("&gt;"), '>'},
+	{[]byte("&quot;"), '"'},
+	{[]byte("&#39;"), '\''},
 }
 
 // SplitSender splits the sender prefix off the Content of a message received
 // in a group: content that matches ^(@[a-zA-Z0-9]+|[a-zA-Z0-9_-]+):<br/>
 // gives the member's UserName as sender ("@0123abcd" or a plain wxid), the
 // rest of content after "<br/>" and ok true. Otherwise (messages the user
-// sent to the group, system messages) sender is "", rest is content and ok
-// is false. content is the raw wire text; decode rest with [Text].
-func SplitSender(content string) (sender, rest string, ok bool) {
+// sent to the group, system messages) sender is empty, rest is content and ok
+// is false. content is the raw wire text, as a string or as bytes (then
+// sender and rest share its memory); decode rest with [Text].
+func SplitSender[T string | []byte](content T) (sender, rest T, ok bool) {
 	const sep = ":<br/>"
 	n := 0
-	if strings.HasPrefix(content, "@") {
+	if len(content) > 0 && content[0] == '@' {
 		n = 1
 		for n < len(content) && isAlnum(content[n]) {
 			n++
 		}
 		if n == 1 {
-			return "", content, false
+			return sender, content, false
 		}
 	} else {
 		for n < len(content) && (isAlnum(content[n]) || content[n] == '_' || content[n] == '-') {
 			n++
 		}
 		if n == 0 {
-			return "", content, false
+			return sender, content, false
 		}
 	}
-	if !strings.HasPrefix(content[n:], sep) {
-		return "", content, false
+	if len(content)-n < len(sep) || string(content[n:n+len(sep)]) != sep {
+		return sender, content, false
 	}
 	return content[:n], content[n+len(sep):], true
 }
