@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,118 +42,32 @@ func kindSpec(f wechattest.Fault) wechattest.FaultSpec {
 // syncOnly are the kinds that only webwxsync answers carry.
 var syncOnly = []wechattest.Fault{wechattest.FaultResend, wechattest.FaultSyncKeyBack, wechattest.FaultSyncKeyEmpty}
 
-// kindBot is a client running inside a synctest bubble that records what its handlers got.
-type kindBot struct {
-	c    *wechat.Client
-	got  chan *wechat.Message
-	done chan error
-
-	mu     sync.Mutex
-	byText map[string]int
-	byID   map[string]int
-}
-
-// startKindBot starts Run on a client of srv. Its transport takes the server down after 3000
-// requests, so that a busy loop fails the test instead of hanging the bubble. Cleanup cancels
-// Run and waits for it.
-func startKindBot(t *testing.T, srv *wechattest.Server, opts ...wechat.Option) *kindBot {
+// startKindBot starts Run on a client of srv (whose login the caller confirms), with the
+// harness's request guard: a busy loop fails the test instead of hanging the bubble.
+func startKindBot(t *testing.T, srv *wechattest.Server, opts ...wechat.Option) *testSession {
 	t.Helper()
-	hc := srv.Client()
-	next := hc.Transport
-	var n atomic.Int64
-	var busy atomic.Bool
-	hc.Transport = kindRoundTrip(func(r *http.Request) (*http.Response, error) {
-		if n.Add(1) == 3000 {
-			busy.Store(true)
-			srv.Close()
-		}
-		return next.RoundTrip(r)
-	})
-	b := &kindBot{got: make(chan *wechat.Message, 1000), done: make(chan error, 1), byText: map[string]int{}, byID: map[string]int{}}
-	b.c = wechat.New(append([]wechat.Option{wechat.WithHTTPClient(hc), wechat.WithQRHandler(func(wechat.QRCode) {})}, opts...)...)
-	b.c.HandleFunc(nil, func(_ context.Context, m *wechat.Message) error {
-		b.mu.Lock()
-		b.byText[m.Content]++
-		b.byID[m.MsgID]++
-		b.mu.Unlock()
-		b.got <- m
-		return nil
-	})
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() { b.done <- b.c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-b.done
-		assert.False(t, busy.Load(), "the client busy-looped")
-	})
-	return b
-}
-
-type kindRoundTrip func(*http.Request) (*http.Response, error)
-
-func (f kindRoundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// await waits for n more messages within d of fake time.
-func (b *kindBot) await(t *testing.T, n int, d time.Duration) {
-	t.Helper()
-	deadline := time.After(d)
-	for i := range n {
-		select {
-		case <-b.got:
-		case err := <-b.done:
-			b.done <- err
-			t.Fatalf("Run returned after %d of %d messages: %v", i, n, err)
-		case <-deadline:
-			t.Fatalf("%d of %d messages within %v", i, n, d)
-		}
-	}
-}
-
-// exactlyOnce checks that the handlers got each text of want once, and nothing else.
-func (b *kindBot) exactlyOnce(t *testing.T, want []string) {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, text := range want {
-		assert.Equal(t, 1, b.byText[text], "%q handled %d times", text, b.byText[text])
-	}
-	assert.Len(t, b.byText, len(want), "handled: %v", b.byText)
-	for id, n := range b.byID {
-		assert.Equal(t, 1, n, "MsgID %s handled %d times", id, n)
-	}
-}
-
-// running checks that Run has not returned.
-func (b *kindBot) running(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-b.done:
-		b.done <- err
-		t.Fatalf("Run returned: %v", err)
-	default:
-	}
+	return setup(t, onServer(srv), notLoggedIn(), recordTrips(), withClient(opts...))
 }
 
 // kindTexts returns n texts from two friends and a group member.
-func kindTexts(n int) ([]wechattest.Message, []string) {
+func kindTexts(n int) []wechattest.Message {
 	msgs := make([]wechattest.Message, n)
-	texts := make([]string, n)
 	for i := range msgs {
-		texts[i] = fmt.Sprintf("k%02d", i)
+		text := fmt.Sprintf("k%02d", i)
 		switch i % 3 {
 		case 0:
-			msgs[i] = wechattest.Text("friend", texts[i])
+			msgs[i] = wechattest.Text("friend", text)
 		case 1:
-			msgs[i] = wechattest.Text("alice", texts[i])
+			msgs[i] = wechattest.Text("alice", text)
 		default:
-			msgs[i] = wechattest.GroupText("group", "carol", texts[i])
+			msgs[i] = wechattest.GroupText("group", "carol", text)
 		}
 	}
-	return msgs, texts
+	return msgs
 }
 
 // onlineKindBot logs a bot in to a new server and waits until its first synccheck is held.
-func onlineKindBot(t *testing.T, srvOpts []wechattest.Option, opts ...wechat.Option) (*wechattest.Server, *kindBot) {
+func onlineKindBot(t *testing.T, srvOpts []wechattest.Option, opts ...wechat.Option) (*wechattest.Server, *testSession) {
 	t.Helper()
 	srv := wechattest.NewServer(append([]wechattest.Option{wechattest.WithLogf(t.Logf)}, srvOpts...)...)
 	t.Cleanup(srv.Close)
@@ -171,11 +83,11 @@ func onlineKindBot(t *testing.T, srvOpts []wechattest.Option, opts ...wechat.Opt
 // throughFault pushes messages through the faults inject sets up: 7 before, then one every
 // 3 s until every fault has met its request (at least 7), then 7 after. Each must be handled
 // once; Run must still run.
-func throughFault(t *testing.T, srv *wechattest.Server, b *kindBot, inject func()) {
+func throughFault(t *testing.T, srv *wechattest.Server, b *testSession, inject func()) {
 	t.Helper()
-	msgs, texts := kindTexts(80)
+	msgs := kindTexts(80)
 	srv.Deliver(msgs[:7]...)
-	b.await(t, 7, time.Minute)
+	b.collectWithin(t, 7, time.Minute)
 	synctest.Wait() // the next synccheck is held: the faults meet the requests after it
 	inject()
 	n := 7
@@ -186,11 +98,11 @@ func throughFault(t *testing.T, srv *wechattest.Server, b *kindBot, inject func(
 	}
 	srv.Deliver(msgs[n : n+7]...)
 	n += 7
-	b.await(t, n-7, 5*time.Minute)
+	b.collectWithin(t, n-7, 5*time.Minute)
 	time.Sleep(2 * time.Minute) // late duplicates would show now
 	synctest.Wait()
-	b.exactlyOnce(t, texts[:n])
-	b.running(t)
+	b.assertExactlyOnce(t, msgs[:n])
+	b.assertRunning(t)
 }
 
 // faultsMet reports whether every fault injected into srv has met its requests.
@@ -204,6 +116,7 @@ func faultsMet(srv *wechattest.Server) bool {
 // webwxsync answers on webwxsync only), three requests in a row; the hanging ones once,
 // since each costs the client's timeout.
 func TestFaultKindsReceive(t *testing.T) {
+	t.Parallel()
 	for _, f := range wechattest.Faults() {
 		for _, ep := range []string{"synccheck", "webwxsync"} {
 			if ep == "synccheck" && slices.Contains(syncOnly, f) {
@@ -227,6 +140,7 @@ func TestFaultKindsReceive(t *testing.T) {
 // (every answer of the login and the loop), with and without WithSkipBacklog: nothing is
 // lost, nothing repeated.
 func TestFaultKindsClockSkew(t *testing.T) {
+	t.Parallel()
 	for _, skew := range []time.Duration{-time.Hour, 10 * time.Minute} {
 		for _, skip := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/skipbacklog=%v", skew, skip), func(t *testing.T) {
@@ -243,16 +157,16 @@ func TestFaultKindsClockSkew(t *testing.T) {
 					defer cancel()
 					require.NoError(t, srv.WaitOnline(ctx))
 					synctest.Wait()
-					msgs, texts := kindTexts(9)
+					msgs := kindTexts(9)
 					for _, m := range msgs {
 						srv.Deliver(m)
 						time.Sleep(2 * time.Second)
 					}
-					b.await(t, len(msgs), 5*time.Minute)
+					b.collectWithin(t, len(msgs), 5*time.Minute)
 					time.Sleep(time.Minute)
 					synctest.Wait()
-					b.exactlyOnce(t, texts)
-					b.running(t)
+					b.assertExactlyOnce(t, msgs)
+					b.assertRunning(t)
 				})
 			})
 		}
@@ -281,7 +195,7 @@ func TestFaultKindsLogin(t *testing.T) {
 					srv.ConfirmLogin()
 					srv.Deliver(wechattest.Text("friend", "waiting"))
 					b := startKindBot(t, srv)
-					b.await(t, 1, 5*time.Minute)
+					b.collectWithin(t, 1, 5*time.Minute)
 					ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 					defer cancel()
 					require.NoError(t, b.c.WaitContacts(ctx))
@@ -293,8 +207,8 @@ func TestFaultKindsLogin(t *testing.T) {
 					assert.Len(t, members, 4)
 					time.Sleep(time.Minute)
 					synctest.Wait()
-					b.exactlyOnce(t, []string{"waiting"})
-					b.running(t)
+					b.assertExactlyOnce(t, []wechattest.Message{wechattest.Text("friend", "waiting")})
+					b.assertRunning(t)
 					require.NoError(t, srv.WaitFaults(ctx))
 				})
 			})
@@ -312,6 +226,7 @@ func sendKinds() []wechattest.Fault {
 // (a dropped answer after the server took it: the caller is told, and nothing is sent
 // twice); the next sends go through, and Run goes on.
 func TestFaultKindsSend(t *testing.T) {
+	t.Parallel()
 	for _, f := range sendKinds() {
 		t.Run(f.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -344,7 +259,7 @@ func TestFaultKindsSend(t *testing.T) {
 				assert.LessOrEqual(t, len(failed), 2, "only the faulted sends fail")
 				assert.Contains(t, ok, "s5", "sends go through after the faults")
 				assert.True(t, faultsMet(srv))
-				b.running(t)
+				b.assertRunning(t)
 			})
 		})
 	}
@@ -354,6 +269,7 @@ func TestFaultKindsSend(t *testing.T) {
 // send either succeeds, with the server holding the whole image once and one send of it, or
 // returns an error with nothing sent; a second try after the fault succeeds.
 func TestFaultKindsUpload(t *testing.T) {
+	t.Parallel()
 	img := append([]byte("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00"), bytes.Repeat([]byte{7}, 2*524288+1000)...)
 	for _, f := range sendKinds() {
 		t.Run(f.String(), func(t *testing.T) {
@@ -376,7 +292,7 @@ func TestFaultKindsUpload(t *testing.T) {
 				require.Len(t, sent, 1, "one send")
 				assert.Equal(t, ups[len(ups)-1].MediaID, sent[0].MediaID)
 				assert.True(t, faultsMet(srv))
-				b.running(t)
+				b.assertRunning(t)
 			})
 		})
 	}
@@ -388,6 +304,7 @@ func TestFaultKindsUpload(t *testing.T) {
 // cannot be told apart; and the next download gets the image. (A hung download lasts until
 // the caller's ctx ends: Download sets no timeout of its own.)
 func TestFaultKindsDownload(t *testing.T) {
+	t.Parallel()
 	for _, f := range sendKinds() {
 		t.Run(f.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -395,7 +312,7 @@ func TestFaultKindsDownload(t *testing.T) {
 				srv.Deliver(wechattest.Image("friend"))
 				var m *wechat.Message
 				select {
-				case m = <-b.got:
+				case m = <-b.msgs:
 				case <-time.After(time.Minute):
 					t.Fatal("no image")
 				}
@@ -423,7 +340,7 @@ func TestFaultKindsDownload(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, want, got)
 				assert.True(t, faultsMet(srv))
-				b.running(t)
+				b.assertRunning(t)
 			})
 		})
 	}
