@@ -244,11 +244,11 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// requestBody returns the body of a request to ServeHTTP.
-func requestBody(r *http.Request) []byte {
+// requestBody returns the body of a request to ServeHTTP, or the error that cut it short (the
+// client went away while sending it).
+func requestBody(r *http.Request) ([]byte, error) {
 	if mb, ok := r.Body.(*memBody); ok {
-		return mb.b
+		return mb.b, nil
 	}
-	b, _ := readBody(r.Body, r.ContentLength)
-	return b
+	return readBody(r.Body, r.ContentLength)
 }

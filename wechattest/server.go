@@ -223,7 +223,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host = canonicalHost(host)
 	var body []byte
 	if r.Body != nil {
-		body = requestBody(r)
+		var err error
+		if body, err = requestBody(r); err != nil {
+			// The client went away while sending: no request reached the server, so none
+			// is recorded (nor refused).
+			panic(http.ErrAbortHandler)
+		}
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	x := &exchange{w: sw, r: r, host: host, body: body, ep: endpointOf(host, r.URL.Path)}
