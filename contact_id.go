@@ -3,6 +3,7 @@ package wechat
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,123 +46,126 @@ type identities struct {
 
 // idEntry is what the table and the session know of an ID.
 type idEntry struct {
-	weak   []string // the ID's fingerprint keys (table)
-	user   string   // the UserName holding the ID in this session
-	refs   int32    // the keys naming the ID (table)
-	minted int8     // 1 + the keyRank of the key the ID was made from in this session, if it was; else 0
+	weak1  string      // the ID's first fingerprint key, or "" (table)
+	weakN  *[]string   // the others, if there are (table)
+	user   *contactRec // the record of the UserName holding the ID in this session, or nil
+	refs   int32       // the keys naming the ID (table)
+	minted int8        // 1 + the keyRank of the key the ID was made from in this session, if it was; else 0
 }
 
 // keyTable maps the stable keys to IDs ("" marks an ambiguous key), and a fingerprint key to
-// the contact holding it in this session. One map holds both, the holders of keys no longer
-// in the table included.
+// the contact holding it in this session. One map holds both; the holders of keys not in the
+// table, which are rare, are kept aside.
 type keyTable struct {
-	m    map[string]keyEntry
-	size int // keys in the table
+	m       map[string]keyEntry
+	orphans map[string]*contactRec // holders of keys not in the table
 }
 
 type keyEntry struct {
-	id      string
-	holder  *contactRec // the record of the UserName holding the key in this session, or nil
-	inTable bool
+	id     string
+	holder *contactRec // the record of the UserName holding the key in this session, or nil
 }
 
 // get returns the ID k names, and whether k is in the table.
 func (t *keyTable) get(k string) (string, bool) {
 	e, ok := t.m[k]
-	return e.id, ok && e.inTable
+	return e.id, ok
 }
 
 // id returns the ID k names, or "".
 func (t *keyTable) id(k string) string {
-	id, _ := t.get(k)
-	return id
+	return t.m[k].id
 }
 
 func (t *keyTable) set(k, id string) {
-	e := t.m[k]
-	if !e.inTable {
-		t.size++
+	e, ok := t.m[k]
+	if !ok {
+		if h := t.orphans[k]; h != nil {
+			e.holder = h
+			delete(t.orphans, k)
+		}
 	}
-	e.id, e.inTable = id, true
+	e.id = id
 	t.m[k] = e
 }
 
 func (t *keyTable) del(k string) {
 	e, ok := t.m[k]
-	if !ok || !e.inTable {
+	if !ok {
 		return
 	}
-	t.size--
-	if e.holder == nil {
-		delete(t.m, k)
-		return
+	delete(t.m, k)
+	if e.holder != nil {
+		t.orphan(k, e.holder)
 	}
-	t.m[k] = keyEntry{holder: e.holder}
+}
+
+func (t *keyTable) orphan(k string, h *contactRec) {
+	if t.orphans == nil {
+		t.orphans = make(map[string]*contactRec)
+	}
+	t.orphans[k] = h
 }
 
 // holder returns the UserName holding k in this session, or "".
 func (t *keyTable) holder(k string) string {
-	if h := t.m[k].holder; h != nil {
+	h := t.m[k].holder
+	if h == nil {
+		h = t.orphans[k]
+	}
+	if h != nil {
 		return h.userName()
 	}
 	return ""
 }
 
 func (t *keyTable) setHolder(k string, h *contactRec) {
-	e := t.m[k]
-	e.holder = h
-	t.m[k] = e
+	if e, ok := t.m[k]; ok {
+		e.holder = h
+		t.m[k] = e
+		return
+	}
+	t.orphan(k, h)
 }
 
 func (t *keyTable) dropHolder(k string) {
-	e, ok := t.m[k]
-	switch {
-	case !ok:
-	case !e.inTable:
-		delete(t.m, k)
-	default:
+	if e, ok := t.m[k]; ok {
 		e.holder = nil
 		t.m[k] = e
+		return
 	}
+	delete(t.orphans, k)
 }
 
 // clearHolders forgets the holders, for a new session.
 func (t *keyTable) clearHolders() {
 	for k, e := range t.m {
-		if !e.inTable {
-			delete(t.m, k)
-		} else if e.holder != nil {
+		if e.holder != nil {
 			e.holder = nil
 			t.m[k] = e
 		}
 	}
+	t.orphans = nil
 }
 
 // clearTable empties the table, keeping the holders.
 func (t *keyTable) clearTable() {
-	if t.m == nil {
-		t.m = make(map[string]keyEntry)
-	}
 	for k, e := range t.m {
-		if e.holder == nil {
-			delete(t.m, k)
-		} else {
-			t.m[k] = keyEntry{holder: e.holder}
+		if e.holder != nil {
+			t.orphan(k, e.holder)
 		}
 	}
-	t.size = 0
+	t.m = make(map[string]keyEntry)
 }
 
 // export returns a copy of the table, or nil if it is empty.
 func (t *keyTable) export() map[string]string {
-	if t.size == 0 {
+	if len(t.m) == 0 {
 		return nil
 	}
-	out := make(map[string]string, t.size)
+	out := make(map[string]string, len(t.m))
 	for k, e := range t.m {
-		if e.inTable {
-			out[k] = e.id
-		}
+		out[k] = e.id
 	}
 	return out
 }
@@ -178,22 +182,22 @@ func (r *identities) entry(id string) *idEntry {
 
 // tidy drops the entry of id if it holds nothing.
 func (r *identities) tidy(id string, e *idEntry) {
-	if e.weak == nil && e.refs == 0 && e.user == "" && e.minted == 0 {
+	if e.weak1 == "" && e.weakN == nil && e.refs == 0 && e.user == nil && e.minted == 0 {
 		delete(r.ents, id)
 	}
 }
 
 // userOf returns the UserName holding id in this session, or "".
 func (r *identities) userOf(id string) string {
-	if e := r.ents[id]; e != nil {
-		return e.user
+	if e := r.ents[id]; e != nil && e.user != nil {
+		return e.user.userName()
 	}
 	return ""
 }
 
 func (r *identities) dropUser(id string) {
 	if e := r.ents[id]; e != nil {
-		e.user = ""
+		e.user = nil
 		r.tidy(id, e)
 	}
 }
@@ -205,19 +209,50 @@ func (r *identities) refsOf(id string) int32 {
 	return 0
 }
 
-func (r *identities) weakOf(id string) []string {
-	if e := r.ents[id]; e != nil {
-		return e.weak
+// weakOf returns the fingerprint keys of id.
+func (r *identities) weakOf(id string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		e := r.ents[id]
+		if e == nil || e.weak1 == "" {
+			return
+		}
+		weak1, weakN := e.weak1, e.weakN // yield may change e
+		if !yield(weak1) || weakN == nil {
+			return
+		}
+		for _, k := range *weakN {
+			if !yield(k) {
+				return
+			}
+		}
 	}
-	return nil
 }
 
+// setWeak makes weak (nil: none) the fingerprint keys of id.
 func (r *identities) setWeak(id string, weak []string) {
-	if weak != nil {
-		r.entry(id).weak = weak
+	if len(weak) > 0 {
+		e := r.entry(id)
+		e.weak1, e.weakN = weak[0], nil
+		if len(weak) > 1 {
+			rest := slices.Clip(weak[1:])
+			e.weakN = &rest
+		}
 	} else if e := r.ents[id]; e != nil {
-		e.weak = nil
+		e.weak1, e.weakN = "", nil
 		r.tidy(id, e)
+	}
+}
+
+// addWeak adds k to the fingerprint keys of id.
+func (r *identities) addWeak(id, k string) {
+	e := r.entry(id)
+	switch {
+	case e.weak1 == "":
+		e.weak1 = k
+	case e.weakN == nil:
+		e.weakN = &[]string{k}
+	default:
+		*e.weakN = append(*e.weakN, k)
 	}
 }
 
@@ -253,7 +288,7 @@ func (r *identities) resetSession(recs map[string]*contactRec) {
 	}
 	r.recs = recs
 	for id, e := range r.ents {
-		e.user, e.minted = "", 0
+		e.user, e.minted = nil, 0
 		r.tidy(id, e)
 	}
 	r.pids = make(map[string]string)
@@ -267,8 +302,7 @@ func (r *identities) load(uin int64, keys map[string]string) {
 	for k, id := range keys {
 		r.setKey(k, id)
 		if id != "" && isWeakKey(k) {
-			e := r.entry(id)
-			e.weak = append(e.weak, k)
+			r.addWeak(id, k)
 		}
 	}
 }
@@ -280,7 +314,7 @@ func (r *identities) clearTable() {
 		r.ents = make(map[string]*idEntry)
 	}
 	for id, e := range r.ents {
-		e.weak, e.refs = nil, 0
+		e.weak1, e.weakN, e.refs = "", nil, 0
 		r.tidy(id, e)
 	}
 }
@@ -357,7 +391,7 @@ func (r *identities) bind(userName, id string) {
 		r.dropUser(old)
 	}
 	c.id = id
-	r.entry(id).user = c.userName()
+	r.entry(id).user = c
 }
 
 // assign sets c.ID: the ID the contact had earlier in the session, or the one its keys find
@@ -502,7 +536,7 @@ func (r *identities) remember(id string, keys []string) {
 			weak = append(weak, k)
 		}
 	}
-	for _, k := range r.weakOf(id) {
+	for k := range r.weakOf(id) {
 		if r.keys.id(k) == id && !slices.Contains(weak, k) {
 			r.deleteKey(k)
 			if u := r.userOf(id); u != "" && r.keys.holder(k) == u {
