@@ -3,12 +3,19 @@ package wechat
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wxkit/wechat/wechattest"
 )
+
+// The benchmarks of the README's performance table. `go run ./internal/cmd/benchtable` runs
+// them and rewrites the table; TestREADMEFigures checks its deterministic figures.
 
 // BenchmarkEndToEnd measures messages per second from wechattest.Deliver to the handler's
 // return: synccheck, webwxsync, decoding, dispatch and the handler, through the in-memory
@@ -16,11 +23,29 @@ import (
 func BenchmarkEndToEnd(b *testing.B) {
 	srv := wechattest.NewServer(wechattest.WithSyncBatchSize(100))
 	defer srv.Close()
+	benchThroughput(b, srv, srv.Client(), 1000)
+}
+
+// BenchmarkEndToEndLoopback is BenchmarkEndToEnd over real HTTP: wechattest served by a
+// net/http server on 127.0.0.1, the client's requests for the Web WeChat hosts sent to it over
+// TCP, 20,000 texts per iteration, the server's default batch size (30 per webwxsync). It is
+// the measure the side-by-side comparison with other SDKs uses.
+func BenchmarkEndToEndLoopback(b *testing.B) {
+	srv := wechattest.NewServer()
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	benchThroughput(b, srv, loopbackClient(hs), 20000)
+}
+
+// benchThroughput runs a client of srv through hc and delivers n texts per iteration, from
+// three chats, reporting messages per second, and the allocations and bytes allocated per
+// message by the whole process (client and fake server).
+func benchThroughput(b *testing.B, srv *wechattest.Server, hc *http.Client, n int) {
 	srv.ConfirmLogin()
-	c := New(WithHTTPClient(srv.Client()), WithQRHandler(func(QRCode) {}))
-	var handled atomic.Int64
+	c := New(WithHTTPClient(hc), WithQRHandler(func(QRCode) {}))
+	var handled, target atomic.Int64
 	want := make(chan struct{}, 1)
-	var target atomic.Int64
 	c.HandleFunc(nil, func(context.Context, *Message) error {
 		if handled.Add(1) == target.Load() {
 			want <- struct{}{}
@@ -30,63 +55,224 @@ func BenchmarkEndToEnd(b *testing.B) {
 	ctx, cancel := context.WithCancel(b.Context())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
 	if err := srv.WaitOnline(ctx); err != nil {
 		b.Fatal(err)
 	}
 	chats := []string{"friend", "alice", "bob"}
-	msgs := make([]wechattest.Message, 1000)
+	msgs := make([]wechattest.Message, n)
 	for i := range msgs {
 		msgs[i] = wechattest.Text(chats[i%3], fmt.Sprint("message number ", i))
 	}
-	b.ResetTimer()
-	n := 0
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	sent := 0
 	for b.Loop() {
-		n += len(msgs)
-		target.Store(int64(n))
+		sent += n
+		target.Store(int64(sent))
 		srv.Deliver(msgs...)
-		<-want
+		select {
+		case <-want:
+		case err := <-done:
+			b.Fatalf("Run returned after %d messages: %v", handled.Load(), err)
+		}
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 	b.StopTimer()
-	cancel()
-	<-done
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(sent), "allocs/msg")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(sent), "B/msg")
 }
 
-// BenchmarkContactHeap measures the heap the contact store retains per contact and per group
-// member for a large account (5,000 friends, 300 groups of 500 members), after GC.
+// loopbackClient returns an HTTP client that sends every request over TCP to hs, the Host
+// header keeping the Web WeChat host asked for (the Client's cookie jar sees the original
+// https URLs), with its own connection pool.
+func loopbackClient(hs *httptest.Server) *http.Client {
+	return &http.Client{Transport: &loopback{
+		addr: strings.TrimPrefix(hs.URL, "http://"),
+		base: &http.Transport{MaxIdleConnsPerHost: 8, DisableCompression: true},
+	}}
+}
+
+// loopback routes requests for any host to a local listener.
+type loopback struct {
+	addr string
+	base *http.Transport
+}
+
+func (l *loopback) RoundTrip(r *http.Request) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.Host = r.URL.Host
+	r2.URL.Scheme = "http"
+	r2.URL.Host = l.addr
+	return l.base.RoundTrip(r2)
+}
+
+// BenchmarkContactHeap measures the heap the contact store alone retains, its identity table
+// included, for a 5,000-friend address book (5,253 entries with the official and special
+// accounts and self), per entry, and for 20 groups of 500 members, per member (the groups
+// counted as entries). The figures are deterministic: they are the same at every run.
 func BenchmarkContactHeap(b *testing.B) {
 	for b.Loop() {
-		perContact := storeHeap(b, wechattest.LargeAccount(5000, 0, 0), 5000) / 5000
-		all := storeHeap(b, wechattest.LargeAccount(5000, 300, 500), 5300)
+		perContact, perMember := contactHeap(b)
 		b.ReportMetric(perContact, "B/contact")
-		b.ReportMetric((all-perContact*5300)/(300*500), "B/member")
+		b.ReportMetric(perMember, "B/member")
 	}
 }
 
-// storeHeap loads acct's address book through a real client and returns the bytes of heap the
-// store holds: HeapAlloc with it loaded minus HeapAlloc once it is emptied.
-func storeHeap(b *testing.B, acct wechattest.Account, contacts int) float64 {
+// contactHeap returns the heap the contact store holds per contact and per group member (see
+// BenchmarkContactHeap).
+func contactHeap(tb testing.TB) (perContact, perMember float64) {
+	book, n := storeHeap(tb, wechattest.LargeAccount(5000, 0, 0))
+	const groups, members = 20, 500
+	withGroups, ng := storeHeap(tb, wechattest.LargeAccount(5000, groups, members))
+	if ng != n+groups {
+		tb.Fatalf("%d entries with the groups, want %d", ng, n+groups)
+	}
+	perContact = book / float64(n)
+	return perContact, (withGroups - book - groups*perContact) / (groups * members)
+}
+
+// storeHeap loads acct's address book through a real client (webwxinit, webwxgetcontact,
+// webwxbatchgetcontact of every group), stops the client and returns the bytes of heap its
+// contact store holds, and the number of contacts in it: the live heap with the client
+// loaded minus the live heap once the store is replaced by an empty one, the client being
+// kept alive.
+func storeHeap(tb testing.TB, acct wechattest.Account) (float64, int) {
+	c := loadBook(tb, acct)
+	n := len(c.contacts.all())
+	loaded := liveHeap()
+	c.contacts = contactStore{}
+	empty := liveHeap()
+	runtime.KeepAlive(c)
+	return float64(loaded) - float64(empty), n
+}
+
+// loadBook returns a client that has loaded acct's whole address book, Run having returned.
+func loadBook(tb testing.TB, acct wechattest.Account) *Client {
 	srv := wechattest.NewServer(wechattest.WithAccount(acct))
 	defer srv.Close()
 	srv.ConfirmLogin()
 	c := New(WithHTTPClient(srv.Client()), WithQRHandler(func(QRCode) {}))
-	ctx, cancel := context.WithCancel(b.Context())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
+	err := c.WaitContacts(ctx)
+	cancel()
+	<-done
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// liveHeap returns the bytes of live heap objects, after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC() // a second cycle frees what the first one's finalizers released
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkLoginToFirstMessage measures the time from the phone's confirmation of the login
+// to the handler's return for a message waiting on the server, for an account of 5,000
+// friends and 300 groups of 500 members: the sync loop starts at once, beside the contact
+// loader (TestFirstMessageBeforeContacts shows it never waits for it). Each iteration is a
+// new login of the same account.
+func BenchmarkLoginToFirstMessage(b *testing.B) {
+	srv := wechattest.NewServer(wechattest.WithAccount(wechattest.LargeAccount(5000, 300, 500)))
+	defer srv.Close()
+	var total, loadedFirst time.Duration
+	for b.Loop() {
+		c := New(WithHTTPClient(srv.Client()), WithQRHandler(func(QRCode) {}))
+		handled := make(chan time.Time, 1)
+		c.HandleFunc(IsText, func(context.Context, *Message) error {
+			select {
+			case handled <- time.Now():
+			default:
+			}
+			return nil
+		})
+		srv.Deliver(wechattest.Text("friend0001", "first"))
+		ctx, cancel := context.WithCancel(b.Context())
+		done := make(chan error, 1)
+		start := time.Now()
+		srv.ConfirmLogin()
+		go func() { done <- c.Run(ctx) }()
+		var at time.Time
+		select {
+		case at = <-handled:
+		case err := <-done:
+			b.Fatal(err)
+		}
+		total += at.Sub(start)
+		if c.WaitContacts(ctx) != nil {
+			b.Fatal("contacts not loaded")
+		}
+		loadedFirst += time.Since(start)
+		cancel()
+		<-done
+		srv.EndSession(1101) // the next login is a new session
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/first-msg")
+	b.ReportMetric(float64(loadedFirst.Milliseconds())/float64(b.N), "ms/contacts-loaded")
+}
+
+// TestFirstMessageBeforeContacts: the sync loop does not wait for the contact loader. The
+// loader's first request, webwxgetcontact, is held until the first message has been handled;
+// the sync loop fetches the unknown chat of the message on its own (webwxbatchgetcontact).
+func TestFirstMessageBeforeContacts(t *testing.T) {
+	srv := wechattest.NewServer(wechattest.WithAccount(wechattest.LargeAccount(50, 3, 10)))
+	defer srv.Close()
+	handled := make(chan struct{})
+	hc := srv.Client()
+	hc.Transport = holdContacts{srv.Client().Transport, handled}
+	c := New(WithHTTPClient(hc), WithQRHandler(func(QRCode) {}))
+	c.HandleFunc(IsText, func(context.Context, *Message) error {
+		close(handled)
+		return nil
+	})
+	srv.Deliver(wechattest.Text("friend0001", "first"))
+	srv.ConfirmLogin()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	select {
+	case <-handled:
+	case <-ctx.Done():
+		t.Fatal("no message handled while the contacts were loading")
+	}
+	select {
+	case <-c.contacts.loadedCh():
+		t.Error("the contacts were loaded before the first message was handled")
+	default:
+	}
 	if err := c.WaitContacts(ctx); err != nil {
-		b.Fatal(err)
+		t.Errorf("WaitContacts: %v", err)
 	}
 	cancel()
 	<-done
-	if got := len(c.contacts.all()); got < contacts {
-		b.Fatalf("%d contacts loaded, want %d", got, contacts)
+}
+
+// holdContacts holds the webwxgetcontact requests until released is closed.
+type holdContacts struct {
+	base     http.RoundTripper
+	released chan struct{}
+}
+
+func (h holdContacts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/webwxgetcontact") {
+		select {
+		case <-h.released:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
 	}
-	var loaded, empty runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&loaded)
-	c.contacts.reset()
-	runtime.GC()
-	runtime.ReadMemStats(&empty)
-	return float64(loaded.HeapAlloc) - float64(empty.HeapAlloc)
+	return h.base.RoundTrip(r)
 }

@@ -267,14 +267,11 @@ func (c *Client) ContactByID(id string) (Contact, bool) {
 // It returns an empty list, never an error, before the address book is loaded
 // ([Client.WaitContacts] waits for it).
 func (c *Client) Contacts(kinds ...ContactKind) []Contact {
-	all := c.contacts.all()
-	out := make([]Contact, 0, len(all))
-	for _, ct := range all {
-		if len(kinds) == 0 || slices.Contains(kinds, ct.Kind) {
-			out = append(out, *ct)
-		}
-	}
+	out := c.contacts.list(func(r *contactRec) bool { return len(kinds) == 0 || slices.Contains(kinds, r.kind()) })
 	sortContacts(out)
+	if out == nil {
+		out = []Contact{}
+	}
 	return out
 }
 
@@ -290,12 +287,12 @@ func sortContacts(cs []Contact) {
 // contacts by part of a name.
 func (c *Client) ContactsByName(name string) []Contact {
 	var byRemark, byNick []Contact
-	for _, ct := range c.contacts.all() {
+	for _, ct := range c.contacts.list(func(r *contactRec) bool { return r.remark() == name || r.nick() == name }) {
 		switch name {
 		case ct.RemarkName:
-			byRemark = append(byRemark, *ct)
+			byRemark = append(byRemark, ct)
 		case ct.NickName:
-			byNick = append(byNick, *ct)
+			byNick = append(byNick, ct)
 		}
 	}
 	return append(byRemark, byNick...)
@@ -384,7 +381,7 @@ func (c *Client) loadContacts(ctx context.Context) {
 		err := c.loadContactsOnce(ctx, !c.contacts.wasRestored())
 		if err == nil {
 			c.contacts.markLoaded()
-			c.log.Info("contacts loaded", "count", len(c.contacts.all()))
+			c.log.Info("contacts loaded", "count", c.contacts.count())
 			return
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrLoggedOut) {
@@ -435,12 +432,7 @@ func (c *Client) loadContactsOnce(ctx context.Context, allGroups bool) error {
 	c.report(Progress{Kind: ProgressContacts, Done: loaded, Total: loaded})
 	// The groups of the pages, of webwxinit (often not saved to the address book) and those
 	// fetched for a message.
-	var groups []string
-	for _, ct := range c.contacts.all() {
-		if ct.Kind == KindGroup && (allGroups || !ct.membersLoaded) {
-			groups = append(groups, ct.UserName)
-		}
-	}
+	groups := c.contacts.groupsToFetch(allGroups)
 	slices.Sort(groups)
 	total := int64(len(groups))
 	c.report(Progress{Kind: ProgressGroups, Total: total})

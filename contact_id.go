@@ -3,7 +3,7 @@ package wechat
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,30 +34,265 @@ const (
 // contactStore's mutex.
 type identities struct {
 	uin  int64               // the account the table belongs to; 0 until known
-	keys map[string]string   // stable key → ID, across logins; "" marks an ambiguous key
-	weak map[string][]string // ID → its fingerprint keys
-	refs map[string]int      // ID → number of keys naming it
+	keys keyTable            // stable key → ID, across logins; and the holders of fingerprints in this session
+	ents map[string]*idEntry // ID → what the table and the session know of it
 
 	// This session only: UserNames change at every login.
-	byUser map[string]string // UserName → ID
-	users  map[string]string // ID → UserName
-	pids   map[string]string // UserName → permanent id (StatusNotify code 4, friend requests)
-	minted map[string]string // IDs made in this session that no earlier key matched → the key made from
-	holder map[string]string // fingerprint key → the UserName holding it in this session
+	recs map[string]*contactRec // UserName → its record, shared with the contactStore: the ID it holds
+	pids map[string]string      // UserName → permanent id (StatusNotify code 4, friend requests)
 
 	version uint64 // bumped by every change of the table, for the session saver
 }
 
-// resetSession forgets what belongs to the session, keeping the table.
-func (r *identities) resetSession() {
-	if r.keys == nil {
+// idEntry is what the table and the session know of an ID.
+type idEntry struct {
+	weak1  string      // the ID's first fingerprint key, or "" (table)
+	weakN  *[]string   // the others, if there are (table)
+	user   *contactRec // the record of the UserName holding the ID in this session, or nil
+	refs   int32       // the keys naming the ID (table)
+	minted int8        // 1 + the keyRank of the key the ID was made from in this session, if it was; else 0
+}
+
+// keyTable maps the stable keys to IDs ("" marks an ambiguous key), and a fingerprint key to
+// the contact holding it in this session. One map holds both; the holders of keys not in the
+// table, which are rare, are kept aside.
+type keyTable struct {
+	m       map[string]keyEntry
+	orphans map[string]*contactRec // holders of keys not in the table
+}
+
+type keyEntry struct {
+	id     string
+	holder *contactRec // the record of the UserName holding the key in this session, or nil
+}
+
+// get returns the ID k names, and whether k is in the table.
+func (t *keyTable) get(k string) (string, bool) {
+	e, ok := t.m[k]
+	return e.id, ok
+}
+
+// id returns the ID k names, or "".
+func (t *keyTable) id(k string) string {
+	return t.m[k].id
+}
+
+func (t *keyTable) set(k, id string) {
+	e, ok := t.m[k]
+	if !ok {
+		if h := t.orphans[k]; h != nil {
+			e.holder = h
+			delete(t.orphans, k)
+		}
+	}
+	e.id = id
+	t.m[k] = e
+}
+
+func (t *keyTable) del(k string) {
+	e, ok := t.m[k]
+	if !ok {
+		return
+	}
+	delete(t.m, k)
+	if e.holder != nil {
+		t.orphan(k, e.holder)
+	}
+}
+
+func (t *keyTable) orphan(k string, h *contactRec) {
+	if t.orphans == nil {
+		t.orphans = make(map[string]*contactRec)
+	}
+	t.orphans[k] = h
+}
+
+// holder returns the UserName holding k in this session, or "".
+func (t *keyTable) holder(k string) string {
+	h := t.m[k].holder
+	if h == nil {
+		h = t.orphans[k]
+	}
+	if h != nil {
+		return h.userName()
+	}
+	return ""
+}
+
+func (t *keyTable) setHolder(k string, h *contactRec) {
+	if e, ok := t.m[k]; ok {
+		e.holder = h
+		t.m[k] = e
+		return
+	}
+	t.orphan(k, h)
+}
+
+func (t *keyTable) dropHolder(k string) {
+	if e, ok := t.m[k]; ok {
+		e.holder = nil
+		t.m[k] = e
+		return
+	}
+	delete(t.orphans, k)
+}
+
+// clearHolders forgets the holders, for a new session.
+func (t *keyTable) clearHolders() {
+	for k, e := range t.m {
+		if e.holder != nil {
+			e.holder = nil
+			t.m[k] = e
+		}
+	}
+	t.orphans = nil
+}
+
+// clearTable empties the table, keeping the holders.
+func (t *keyTable) clearTable() {
+	for k, e := range t.m {
+		if e.holder != nil {
+			t.orphan(k, e.holder)
+		}
+	}
+	t.m = make(map[string]keyEntry)
+}
+
+// export returns a copy of the table, or nil if it is empty.
+func (t *keyTable) export() map[string]string {
+	if len(t.m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(t.m))
+	for k, e := range t.m {
+		out[k] = e.id
+	}
+	return out
+}
+
+// entry returns the entry of id, making it.
+func (r *identities) entry(id string) *idEntry {
+	e := r.ents[id]
+	if e == nil {
+		e = new(idEntry)
+		r.ents[id] = e
+	}
+	return e
+}
+
+// tidy drops the entry of id if it holds nothing.
+func (r *identities) tidy(id string, e *idEntry) {
+	if e.weak1 == "" && e.weakN == nil && e.refs == 0 && e.user == nil && e.minted == 0 {
+		delete(r.ents, id)
+	}
+}
+
+// userOf returns the UserName holding id in this session, or "".
+func (r *identities) userOf(id string) string {
+	if e := r.ents[id]; e != nil && e.user != nil {
+		return e.user.userName()
+	}
+	return ""
+}
+
+func (r *identities) dropUser(id string) {
+	if e := r.ents[id]; e != nil {
+		e.user = nil
+		r.tidy(id, e)
+	}
+}
+
+func (r *identities) refsOf(id string) int32 {
+	if e := r.ents[id]; e != nil {
+		return e.refs
+	}
+	return 0
+}
+
+// weakOf returns the fingerprint keys of id.
+func (r *identities) weakOf(id string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		e := r.ents[id]
+		if e == nil || e.weak1 == "" {
+			return
+		}
+		weak1, weakN := e.weak1, e.weakN // yield may change e
+		if !yield(weak1) || weakN == nil {
+			return
+		}
+		for _, k := range *weakN {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// setWeak makes weak (nil: none) the fingerprint keys of id.
+func (r *identities) setWeak(id string, weak []string) {
+	if len(weak) > 0 {
+		e := r.entry(id)
+		e.weak1, e.weakN = weak[0], nil
+		if len(weak) > 1 {
+			rest := slices.Clip(weak[1:])
+			e.weakN = &rest
+		}
+	} else if e := r.ents[id]; e != nil {
+		e.weak1, e.weakN = "", nil
+		r.tidy(id, e)
+	}
+}
+
+// addWeak adds k to the fingerprint keys of id.
+func (r *identities) addWeak(id, k string) {
+	e := r.entry(id)
+	switch {
+	case e.weak1 == "":
+		e.weak1 = k
+	case e.weakN == nil:
+		e.weakN = &[]string{k}
+	default:
+		*e.weakN = append(*e.weakN, k)
+	}
+}
+
+// mintedFrom returns the keyRank of the key id was made from in this session, and whether it
+// was made in this session.
+func (r *identities) mintedFrom(id string) (int, bool) {
+	if e := r.ents[id]; e != nil && e.minted > 0 {
+		return int(e.minted) - 1, true
+	}
+	return 0, false
+}
+
+func (r *identities) dropMinted(id string) {
+	if e := r.ents[id]; e != nil {
+		e.minted = 0
+		r.tidy(id, e)
+	}
+}
+
+// idOf returns the ID userName holds in this session, or "".
+func (r *identities) idOf(userName string) string {
+	if c := r.recs[userName]; c != nil {
+		return c.id
+	}
+	return ""
+}
+
+// resetSession forgets what belongs to the session, keeping the table. recs is the session's
+// new, empty, map of records.
+func (r *identities) resetSession(recs map[string]*contactRec) {
+	if r.keys.m == nil {
 		r.clearTable()
 	}
-	r.byUser = make(map[string]string)
-	r.users = make(map[string]string)
+	r.recs = recs
+	for id, e := range r.ents {
+		e.user, e.minted = nil, 0
+		r.tidy(id, e)
+	}
 	r.pids = make(map[string]string)
-	r.minted = make(map[string]string)
-	r.holder = make(map[string]string)
+	r.keys.clearHolders()
 }
 
 // load replaces the table by a saved one, which belongs to the account uin (0: unknown).
@@ -67,43 +302,51 @@ func (r *identities) load(uin int64, keys map[string]string) {
 	for k, id := range keys {
 		r.setKey(k, id)
 		if id != "" && isWeakKey(k) {
-			r.weak[id] = append(r.weak[id], k)
+			r.addWeak(id, k)
 		}
 	}
 }
 
 func (r *identities) clearTable() {
 	r.version++
-	r.keys = make(map[string]string)
-	r.weak = make(map[string][]string)
-	r.refs = make(map[string]int)
+	r.keys.clearTable()
+	if r.ents == nil {
+		r.ents = make(map[string]*idEntry)
+	}
+	for id, e := range r.ents {
+		e.weak1, e.weakN, e.refs = "", nil, 0
+		r.tidy(id, e)
+	}
 }
 
 // setKey maps k to id ("": ambiguous), keeping refs.
 func (r *identities) setKey(k, id string) {
 	r.version++
-	if old, ok := r.keys[k]; ok {
-		r.refs[old]--
+	if old, ok := r.keys.get(k); ok {
+		r.unref(old)
 	}
-	r.keys[k] = id
-	r.refs[id]++
+	r.keys.set(k, id)
+	r.entry(id).refs++
 }
 
 func (r *identities) deleteKey(k string) {
 	r.version++
-	if old, ok := r.keys[k]; ok {
-		r.refs[old]--
-		delete(r.keys, k)
+	if old, ok := r.keys.get(k); ok {
+		r.unref(old)
+		r.keys.del(k)
+	}
+}
+
+// unref counts one key less naming id.
+func (r *identities) unref(id string) {
+	if e := r.ents[id]; e != nil {
+		e.refs--
+		r.tidy(id, e)
 	}
 }
 
 // export returns a copy of the table, or nil if it is empty.
-func (r *identities) export() map[string]string {
-	if len(r.keys) == 0 {
-		return nil
-	}
-	return maps.Clone(r.keys)
-}
+func (r *identities) export() map[string]string { return r.keys.export() }
 
 // owner notes that the session belongs to the account uin; a table made for another account
 // is dropped.
@@ -137,11 +380,18 @@ func usablePID(pid string) bool {
 // bind records that userName holds id in this session; a UserName that already had an ID
 // gives it up. It is used for contacts restored with their ID.
 func (r *identities) bind(userName, id string) {
-	if old := r.byUser[userName]; old != "" && old != id {
-		delete(r.users, old)
+	c := r.recs[userName]
+	if c == nil {
+		// A UserName keeps its ID for the session, also once its contact is removed: a
+		// record that is no contact (recGone) holds it, until the contact is stored.
+		c = newRec(userName)
+		r.recs[userName] = c
 	}
-	r.byUser[userName] = id
-	r.users[id] = userName
+	if old := c.id; old != "" && old != id {
+		r.dropUser(old)
+	}
+	c.id = id
+	r.entry(id).user = c
 }
 
 // assign sets c.ID: the ID the contact had earlier in the session, or the one its keys find
@@ -165,33 +415,33 @@ func (r *identities) assign(c *Contact) {
 		return
 	}
 	lookup, mint := r.keysOf(c)
-	id := r.byUser[c.UserName]
+	id := r.idOf(c.UserName)
 	found := ""
 	for _, k := range lookup {
-		if v := r.keys[k]; v != "" && v != id && (r.users[v] == "" || r.users[v] == c.UserName) {
+		if v := r.keys.id(k); v != "" && v != id && (r.userOf(v) == "" || r.userOf(v) == c.UserName) {
 			found = v
 			break
 		}
 	}
-	from, isNew := r.minted[id]
+	from, isNew := r.mintedFrom(id)
 	old := id
 	switch {
 	case id == "" && found != "", isNew && found != "":
 		id = found
-	case id == "", isNew && keyRank(first(mint)) < min(keyRank(from), keyRank(keyRemark)):
-		delete(r.users, id)
+	case id == "", isNew && keyRank(first(mint)) < min(from, keyRank(keyRemark)):
+		r.dropUser(id)
 		id = r.mint(c.UserName, mint)
-		r.minted[id] = first(mint)
+		r.entry(id).minted = int8(keyRank(first(mint))) + 1
 	}
 	if isNew && id != old {
 		// The abandoned ID was made at this login: its keys are this contact's.
-		delete(r.minted, old)
+		r.dropMinted(old)
 		for _, k := range lookup {
-			if r.keys[k] == old {
+			if r.keys.id(k) == old {
 				r.setKey(k, id)
 			}
 		}
-		delete(r.weak, old)
+		r.setWeak(old, nil)
 	}
 	r.bind(c.UserName, id)
 	r.remember(id, lookup)
@@ -256,14 +506,14 @@ func (r *identities) keysOf(c *Contact) (lookup, mint []string) {
 	mint = slices.Clone(strong)
 	for _, k := range weak {
 		mint = append(mint, k)
-		if id, ok := r.keys[k]; ok && id == "" {
+		if id, ok := r.keys.get(k); ok && id == "" {
 			continue // shared by two contacts once: useless for finding anyone
 		}
-		if h := r.holder[k]; h != "" && h != c.UserName {
+		if h := r.keys.holder(k); h != "" && h != c.UserName {
 			r.setKey(k, "") // two contacts of this session share it
 			continue
 		}
-		r.holder[k] = c.UserName
+		r.keys.setHolder(k, r.recs[c.UserName])
 		lookup = append(lookup, k)
 	}
 	return lookup, mint
@@ -274,7 +524,7 @@ func (r *identities) keysOf(c *Contact) (lookup, mint []string) {
 func (r *identities) remember(id string, keys []string) {
 	var weak []string
 	for _, k := range keys {
-		old, ok := r.keys[k]
+		old, ok := r.keys.get(k)
 		switch {
 		case !ok:
 			r.setKey(k, id)
@@ -282,23 +532,19 @@ func (r *identities) remember(id string, keys []string) {
 		case isWeakKey(k) && old != "":
 			r.setKey(k, id)
 		}
-		if isWeakKey(k) && r.keys[k] == id {
+		if isWeakKey(k) && r.keys.id(k) == id {
 			weak = append(weak, k)
 		}
 	}
-	for _, k := range r.weak[id] {
-		if r.keys[k] == id && !slices.Contains(weak, k) {
+	for k := range r.weakOf(id) {
+		if r.keys.id(k) == id && !slices.Contains(weak, k) {
 			r.deleteKey(k)
-			if u := r.users[id]; u != "" && r.holder[k] == u {
-				delete(r.holder, k)
+			if u := r.userOf(id); u != "" && r.keys.holder(k) == u {
+				r.keys.dropHolder(k)
 			}
 		}
 	}
-	if len(weak) > 0 {
-		r.weak[id] = weak
-	} else {
-		delete(r.weak, id)
-	}
+	r.setWeak(id, weak) // nil when the ID has no fingerprint left
 }
 
 // mint makes an ID from the strongest of keys: the permanent id itself, "uin:<n>",
@@ -321,22 +567,22 @@ func (r *identities) mint(userName string, keys []string) string {
 		}
 	}
 	id := base
-	for n := 2; r.users[id] != "" && r.users[id] != userName || r.users[id] == "" && r.refs[id] > 0; n++ {
+	for n := 2; r.userOf(id) != "" && r.userOf(id) != userName || r.userOf(id) == "" && r.refsOf(id) > 0; n++ {
 		id = base + "~" + strconv.Itoa(n)
 	}
 	return id
 }
 
-// memberID returns the ID of a member of the group g (whose ID is set): the member's contact
+// memberID returns the ID of a member of the group whose ID is group: the member's contact
 // ID if the member is a known contact, else "uin:<n>" if the server gave the uin, else
 // "m:<hash>" of the group's ID, the member's nickname and group display name.
-func (r *identities) memberID(g *Contact, m *Member) string {
-	if id := r.byUser[m.UserName]; id != "" {
+func (r *identities) memberID(group string, m *Member) string {
+	if id := r.idOf(m.UserName); id != "" {
 		return id
 	}
 	if m.Uin != 0 {
 		k := keyUin + strconv.FormatInt(m.Uin, 10)
-		if id := r.keys[k]; id != "" {
+		if id := r.keys.id(k); id != "" {
 			return id
 		}
 		return k
@@ -344,16 +590,16 @@ func (r *identities) memberID(g *Contact, m *Member) string {
 	if !strings.HasPrefix(m.UserName, "@") && m.UserName != "" {
 		return m.UserName
 	}
-	return "m:" + fingerprint(g.ID, m.NickName, m.DisplayName)
+	return "m:" + fingerprint(group, m.NickName, m.DisplayName)
 }
 
-// setMemberIDs sets the ID of every member of g, in place; members that would share an ID
-// get a suffix "~2", "~3", ... in list order.
-func (r *identities) setMemberIDs(g *Contact) {
+// setMemberIDs sets the ID of every member of the group whose ID is group, in place; members
+// that would share an ID get a suffix "~2", "~3", ... in list order.
+func (r *identities) setMemberIDs(group string, members []Member) {
 	var seen map[string]int
-	for i := range g.Members {
-		m := &g.Members[i]
-		id := r.memberID(g, m)
+	for i := range members {
+		m := &members[i]
+		id := r.memberID(group, m)
 		if strings.HasPrefix(id, "m:") {
 			if seen == nil {
 				seen = make(map[string]int)

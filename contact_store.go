@@ -8,23 +8,34 @@ import (
 	"time"
 )
 
-// contactStore is the address book of the session. It is safe for concurrent use. Contacts are
-// replaced, never modified, once stored, so snapshots can be handed out without copying.
+// contactStore is the address book of the session. It is safe for concurrent use. It keeps
+// compact records (contact_store_rec.go) and hands out Contact values built from them:
+// snapshots that share the records' strings and member lists, which are never modified once
+// stored, only replaced.
 type contactStore struct {
 	mu          sync.RWMutex
 	self        string
-	byName      map[string]*Contact
-	tried       map[string]time.Time // UserNames fetched on demand recently (a negative cache too)
-	loaded      chan struct{}        // closed when the whole address book has been loaded
-	restored    bool                 // the book came from the session store: refresh, do not refetch groups
-	inviteStart int                  // webwxinit's InviteStartCount; 0: not known
-	ids         identities           // the identity table outlives sessions
-	renamed     map[string]bool      // UserNames whose ID changed, for fixMembersLocked
-	version     uint64               // bumped by every change of byName, for the session saver
-	epoch       string               // makes versions unique to this store
-	bookCache   []Contact            // the book as book last built it, at bookVersion
-	bookVersion uint64
+	byName      map[string]*contactRec // by UserName, with the records of UserNames that are no contacts (recGone)
+	live        int                    // records of contacts
+	atoms       atomTable              // provinces, cities, HeadImgURL tails
+	tried       map[string]time.Time   // UserNames fetched on demand recently (a negative cache too)
+	loaded      chan struct{}          // closed when the whole address book has been loaded
+	restored    bool                   // the book came from the session store: refresh, do not refetch groups
+	inviteStart int                    // webwxinit's InviteStartCount; 0: not known
+	ids         identities             // the identity table outlives sessions
+	renamed     map[string]bool        // UserNames whose ID changed, for fixMembersLocked
+	version     uint64                 // bumped by every change of the contacts, for the session saver
+	epoch       string                 // makes versions unique to this store
+
+	// The contacts last built by get, valid while version is hotVersion: a message reads its
+	// chat and sender several times.
+	hotMu      sync.Mutex
+	hot        map[*contactRec]*Contact
+	hotVersion uint64
 }
+
+// hotMax bounds the contacts get keeps built.
+const hotMax = 64
 
 // reset empties the store for a new session. The identity table stays.
 func (s *contactStore) reset() {
@@ -38,12 +49,14 @@ func (s *contactStore) resetLocked() {
 		s.epoch = strconv.FormatUint(rand.Uint64(), 36)
 	}
 	s.self = ""
-	s.byName = make(map[string]*Contact)
+	s.byName = make(map[string]*contactRec)
+	s.live = 0
+	s.atoms = atomTable{}
 	s.version++
 	s.tried = make(map[string]time.Time)
 	s.restored = false
 	s.renamed = nil
-	s.ids.resetSession()
+	s.ids.resetSession(s.byName)
 	// Keep a channel nobody closed yet: whoever waits before a login waits for its load.
 	select {
 	case <-s.loaded:
@@ -100,43 +113,79 @@ func (s *contactStore) put(cs ...*Contact) {
 	s.fixMembersLocked()
 }
 
-// putLocked stores a copy of c with its ID. A person whose ID is new or changed is noted in
-// s.renamed, for fixMembersLocked.
-func (s *contactStore) putLocked(c *Contact) *Contact {
+// putLocked stores c with its ID. A person whose ID is new or changed is noted in s.renamed,
+// for fixMembersLocked. Fresh members (not those of the stored group) get their IDs in place,
+// so that whoever decoded them sees the IDs too (ContactChange.Joined).
+func (s *contactStore) putLocked(c *Contact) {
 	cp := *c
-	old := s.byName[c.UserName]
-	if cp.Kind == KindGroup && !cp.membersLoaded && old != nil && old.membersLoaded {
-		cp.Members, cp.membersLoaded = old.Members, true
-		if cp.MemberCount == 0 {
-			cp.MemberCount = old.MemberCount
-		}
-		if cp.EncryChatRoomID == "" {
-			cp.EncryChatRoomID = old.EncryChatRoomID
+	rec := s.byName[c.UserName]
+	if rec == nil {
+		// The identity table refers to the record (as the holder of fingerprints).
+		rec = newRec(c.UserName)
+	}
+	r := rec
+	if !r.live() {
+		r = nil // a UserName with an ID only
+	}
+	var oldID string
+	var oldMembers []Member
+	if r != nil {
+		oldID, oldMembers = r.id, r.members()
+		if cp.Kind == KindGroup && !cp.membersLoaded && r.membersLoaded() {
+			cp.Members, cp.membersLoaded = oldMembers, true
+			if g := r.group(); g != nil {
+				if cp.MemberCount == 0 {
+					cp.MemberCount = g.memberCount
+				}
+				if cp.EncryChatRoomID == "" {
+					cp.EncryChatRoomID = g.encryChatRoomID
+				}
+			}
 		}
 	}
+	// The record's one string holds the names before anything refers to them: the identity
+	// table and group members share the UserName and the NickName.
+	rec.setNames(cp.NickName, cp.RemarkName)
+	s.byName[rec.userName()] = rec // the map's key too (a key is replaced on assignment)
+	cp.UserName, cp.NickName, cp.RemarkName = rec.userName(), rec.nick(), rec.remark()
 	s.ids.assign(&cp)
 	if cp.Kind == KindGroup && len(cp.Members) > 0 {
-		stored := old != nil && len(old.Members) > 0 && &old.Members[0] == &cp.Members[0]
+		stored := r != nil && len(oldMembers) > 0 && &oldMembers[0] == &cp.Members[0]
 		switch {
 		case !stored:
-			// Fresh members (a new decode): they get their IDs in place, so that whoever
-			// decoded them sees the IDs too (ContactChange.Joined).
-			s.ids.setMemberIDs(&cp)
-		case old.ID != cp.ID:
+			s.shareMemberStrings(cp.Members)
+			s.ids.setMemberIDs(cp.ID, cp.Members)
+		case oldID != cp.ID:
 			// The stored list is shared with snapshots handed out: copy it.
 			cp.Members = slices.Clone(cp.Members)
-			s.ids.setMemberIDs(&cp)
+			s.ids.setMemberIDs(cp.ID, cp.Members)
 		}
 	}
-	s.byName[cp.UserName] = &cp
+	if !rec.live() {
+		s.live++
+	}
+	s.atoms.pack(rec, &cp)
 	s.version++
-	if cp.Kind != KindGroup && (old == nil || old.ID != cp.ID) {
+	if cp.Kind != KindGroup && (r == nil || oldID != cp.ID) {
 		if s.renamed == nil {
 			s.renamed = make(map[string]bool)
 		}
 		s.renamed[cp.UserName] = true
 	}
-	return &cp
+}
+
+// shareMemberStrings makes the members' UserNames and NickNames the strings of the records
+// of those UserNames (a friend, self), when there are.
+func (s *contactStore) shareMemberStrings(ms []Member) {
+	for i := range ms {
+		m := &ms[i]
+		if r := s.byName[m.UserName]; r != nil {
+			m.UserName = r.userName()
+			if nick := r.nick(); m.NickName == nick {
+				m.NickName = nick
+			}
+		}
+	}
 }
 
 // fixMembersLocked gives the group members noted in s.renamed their contact's ID: a friend
@@ -145,29 +194,28 @@ func (s *contactStore) fixMembersLocked() {
 	if len(s.renamed) == 0 {
 		return
 	}
-	for name, g := range s.byName {
-		if g.Kind != KindGroup {
+	for _, g := range s.byName {
+		if !g.live() || g.kind() != KindGroup {
 			continue
 		}
-		for _, m := range g.Members {
-			if s.renamed[m.UserName] && s.ids.byUser[m.UserName] != m.ID {
-				cp := *g
-				cp.Members = slices.Clone(g.Members)
-				s.ids.setMemberIDs(&cp)
-				s.byName[name] = &cp
+		for _, m := range g.members() {
+			if s.renamed[m.UserName] && s.ids.idOf(m.UserName) != m.ID {
+				// The stored list is shared with snapshots handed out: copy it.
+				members := slices.Clone(g.ext.group.members)
+				s.ids.setMemberIDs(g.id, members)
+				g.ext.group.members = members
 				s.version++
 				break
 			}
 		}
 	}
-	clear(s.renamed)
+	s.renamed = nil
 }
 
 // reassignLocked gives the stored contact userName its ID again, after a key was learned.
 func (s *contactStore) reassignLocked(userName string) {
-	if c := s.byName[userName]; c != nil {
-		cp := *c
-		s.putLocked(&cp)
+	if r := s.byName[userName]; r != nil && r.live() {
+		s.putLocked(s.contactLocked(r))
 	}
 }
 
@@ -176,13 +224,13 @@ func (s *contactStore) reassignLocked(userName string) {
 func (s *contactStore) modify(userName string, f func(c *Contact)) bool {
 	s.lock()
 	defer s.mu.Unlock()
-	c := s.byName[userName]
-	if c == nil {
+	r := s.byName[userName]
+	if r == nil || !r.live() {
 		return false
 	}
-	cp := *c
-	f(&cp)
-	s.putLocked(&cp)
+	cp := s.contactLocked(r)
+	f(cp)
+	s.putLocked(cp)
 	s.fixMembersLocked()
 	return true
 }
@@ -191,7 +239,12 @@ func (s *contactStore) remove(userNames ...string) {
 	s.lock()
 	defer s.mu.Unlock()
 	for _, u := range userNames {
-		delete(s.byName, u)
+		if r := s.byName[u]; r != nil && r.live() {
+			// The UserName keeps its ID for the session (identities.idOf).
+			u := r.userName()
+			*r = contactRec{names: u, nameLen: uint32(len(u)), id: r.id, flags: recGone}
+			s.live--
+		}
 		s.version++
 	}
 }
@@ -209,46 +262,69 @@ func (s *contactStore) updateMembers(ms []Member) []*Contact {
 	s.lock()
 	defer s.mu.Unlock()
 	var changed []*Contact
-	for name, c := range s.byName {
-		if c.Kind != KindGroup {
+	for _, g := range s.byName {
+		if !g.live() || g.kind() != KindGroup {
 			continue
 		}
 		var members []Member
-		for i, m := range c.Members {
+		for i, m := range g.members() {
 			if nm, ok := byName[m.UserName]; ok {
 				if members == nil {
-					members = append([]Member(nil), c.Members...)
+					members = append([]Member(nil), g.ext.group.members...)
 				}
 				members[i] = nm
 			}
 		}
 		if members != nil {
-			cp := *c
-			cp.Members = members
-			s.ids.setMemberIDs(&cp)
-			s.byName[name] = &cp
+			s.shareMemberStrings(members)
+			s.ids.setMemberIDs(g.id, members)
+			g.ext.group.members = members
 			s.version++
-			changed = append(changed, &cp)
+			changed = append(changed, s.contactLocked(g))
 		}
 	}
 	return changed
 }
 
+// get returns the contact userName, or nil. Callers must not modify it.
 func (s *contactStore) get(userName string) *Contact {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.byName[userName]
+	r := s.byName[userName]
+	if r == nil || !r.live() {
+		return nil
+	}
+	s.hotMu.Lock()
+	defer s.hotMu.Unlock()
+	if s.hotVersion != s.version || len(s.hot) >= hotMax {
+		clear(s.hot)
+		s.hotVersion = s.version
+	}
+	if c := s.hot[r]; c != nil {
+		return c
+	}
+	c := s.contactLocked(r)
+	if s.hot == nil {
+		s.hot = make(map[*contactRec]*Contact)
+	}
+	s.hot[r] = c
+	return c
+}
+
+// contactLocked returns a new Contact built from r.
+func (s *contactStore) contactLocked(r *contactRec) *Contact {
+	c := new(Contact)
+	s.atoms.fill(c, r)
+	return c
 }
 
 // isMember reports whether userName is a member of a stored group.
 func (s *contactStore) isMember(userName string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range s.byName {
-		if c.Kind == KindGroup {
-			if _, ok := c.Member(userName); ok {
-				return true
-			}
+	for _, r := range s.byName {
+		if r.live() && r.kind() == KindGroup && r.isMember(userName) {
+			return true
 		}
 	}
 	return false
@@ -258,18 +334,61 @@ func (s *contactStore) isMember(userName string) bool {
 func (s *contactStore) byID(id string) *Contact {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if u := s.ids.users[id]; u != "" {
-		return s.byName[u]
+	if u := s.ids.userOf(id); u != "" {
+		if r := s.byName[u]; r != nil && r.live() {
+			return s.contactLocked(r)
+		}
 	}
 	return nil
 }
 
+// all returns every contact, in no order.
 func (s *contactStore) all() []*Contact {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*Contact, 0, len(s.byName))
-	for _, c := range s.byName {
-		out = append(out, c)
+	out := make([]*Contact, 0, s.live)
+	cs := make([]Contact, s.live)
+	for _, r := range s.byName {
+		if r.live() {
+			c := &cs[len(out)]
+			s.atoms.fill(c, r)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// list returns the contacts for which keep returns true, in no order; a nil keep keeps all.
+func (s *contactStore) list(keep func(r *contactRec) bool) []Contact {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Contact
+	for _, r := range s.byName {
+		if r.live() && (keep == nil || keep(r)) {
+			out = append(out, Contact{})
+			s.atoms.fill(&out[len(out)-1], r)
+		}
+	}
+	return out
+}
+
+// count returns the number of contacts.
+func (s *contactStore) count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live
+}
+
+// groupsToFetch returns the UserNames of the stored groups: all of them, or with !all those
+// whose members are not known.
+func (s *contactStore) groupsToFetch(all bool) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, r := range s.byName {
+		if r.live() && r.kind() == KindGroup && (all || !r.membersLoaded()) {
+			out = append(out, r.userName())
+		}
 	}
 	return out
 }
@@ -394,21 +513,21 @@ func (s *contactStore) wasRestored() bool {
 }
 
 // book returns the address book, sorted as [Client.Contacts] sorts it, with a version that
-// differs whenever the book does. The slice is rebuilt only when the store changed since the
-// last call, so that saving an unchanged book costs nothing; callers must not modify it.
+// differs whenever the book does. The slice is built at every call (a copy kept for the next
+// save would double the store's memory); callers must not modify it.
 func (s *contactStore) book() (string, []Contact) {
 	s.lock()
 	defer s.mu.Unlock()
-	if len(s.byName) == 0 {
+	if s.live == 0 {
 		return "", nil
 	}
-	if s.bookCache == nil || s.bookVersion != s.version {
-		out := make([]Contact, 0, len(s.byName))
-		for _, c := range s.byName {
-			out = append(out, *c)
+	out := make([]Contact, 0, s.live)
+	for _, r := range s.byName {
+		if r.live() {
+			out = append(out, Contact{})
+			s.atoms.fill(&out[len(out)-1], r)
 		}
-		sortContacts(out)
-		s.bookCache, s.bookVersion = out, s.version
 	}
-	return s.epoch + "." + strconv.FormatUint(s.version, 36), s.bookCache
+	sortContacts(out)
+	return s.epoch + "." + strconv.FormatUint(s.version, 36), out
 }
