@@ -515,6 +515,17 @@ func (s *contactStore) wasRestored() bool {
 // book returns the address book, sorted as [Client.Contacts] sorts it, with a version that
 // differs whenever the book does. The slice is built at every call (a copy kept for the next
 // save would double the store's memory); callers must not modify it.
+// versions returns the version book would return, and that of the identity table, without
+// building anything.
+func (s *contactStore) versions() (book string, ids uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.live > 0 {
+		book = s.epoch + "." + strconv.FormatUint(s.version, 36)
+	}
+	return book, s.ids.version
+}
+
 func (s *contactStore) book() (string, []Contact) {
 	s.lock()
 	defer s.mu.Unlock()

@@ -231,6 +231,13 @@ func (l *ledger) snapshot() ledgerSnapshot {
 	return ledgerSnapshot{position: l.committed, handled: ids, version: l.version}
 }
 
+// changes returns the version of the books: it grows with every change a snapshot shows.
+func (l *ledger) changes() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.version
+}
+
 // idRing remembers the last recentMax ids added; it grows as ids are added. Its zero value is
 // empty and ready; it is not safe for concurrent use.
 type idRing struct {

@@ -79,22 +79,26 @@ func (p *persister) loop(ctx context.Context, save func(context.Context)) {
 	}
 }
 
-// save writes the snapshot build returns, unless it is nil or unchanged since the last save.
-// It reports the store's error.
-func (p *persister) save(ctx context.Context, build func() (*Session, saveMark)) error {
+// save writes the snapshot build returns, unless nothing changed since the last save (mark,
+// cheap, says so) or there is nothing to save (build returns nil). It reports the store's
+// error.
+func (p *persister) save(ctx context.Context, mark func() saveMark, build func() (*Session, saveMark)) error {
 	if p.store == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	snap, mark := build()
-	if snap == nil || mark == p.saved {
+	if m := mark(); m.sess == nil || m == p.saved {
+		return nil
+	}
+	snap, m := build()
+	if snap == nil || m == p.saved {
 		return nil
 	}
 	if err := p.store.Save(ctx, snap); err != nil {
 		return err
 	}
-	p.saved = mark
+	p.saved = m
 	return nil
 }
 
@@ -110,6 +114,17 @@ func (p *persister) clear(ctx context.Context, keep *Session) error {
 		return p.store.Save(ctx, keep)
 	}
 	return p.store.Clear(ctx)
+}
+
+// mark returns what the next snapshot would show, without building it: a nil sess when there
+// is nothing to save.
+func (c *Client) mark() saveMark {
+	s, err := c.sess.usable()
+	if s == nil || err != nil {
+		return saveMark{}
+	}
+	book, ids := c.contacts.versions()
+	return saveMark{sess: s, ledger: c.ledger.changes(), contacts: book, ids: ids, cookies: c.jar.changes()}
 }
 
 // snapshot returns the session to save, assembled from its owners: the credentials, the
@@ -150,7 +165,7 @@ func (c *Client) snapshot() (*Session, saveMark) {
 // save writes the session to the store, if there is one. A failure is logged: the session
 // keeps running, and the next save tries again.
 func (c *Client) save(ctx context.Context) {
-	if err := c.persist.save(ctx, c.snapshot); err != nil {
+	if err := c.persist.save(ctx, c.mark, c.snapshot); err != nil {
 		c.log.Warn("saving the session failed", "err", err)
 	}
 }

@@ -245,6 +245,13 @@ func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 
 func (j *recordingJar) Cookies(u *url.URL) []*http.Cookie { return j.inner.Cookies(u) }
 
+// changes returns the version of the jar: it grows with every change of the cookies.
+func (j *recordingJar) changes() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.version
+}
+
 // snapshot returns the live cookies, and the version of the jar.
 func (j *recordingJar) snapshot() ([]Cookie, uint64) {
 	now := time.Now()
