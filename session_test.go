@@ -250,6 +250,35 @@ func TestSkipBacklog(t *testing.T) {
 	})
 }
 
+// TestSkipBacklogJudgedBySyncPosition: the backlog is what the first webwxsync rounds after
+// the login bring, whatever the clocks say: 1,000 live messages created a minute "before"
+// the login (a server clock a minute behind) are all delivered; and a resumed session has no
+// backlog: what arrived while the program was down is delivered.
+func TestSkipBacklogJudgedBySyncPosition(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "session")
+		b := setup(t, withClient(wechat.WithSkipBacklog(true), wechat.WithSession(path)), beforeLogin(func(srv *wechattest.Server) {
+			srv.Deliver(wechattest.Text("friend", "old"))
+		}))
+		synctest.Wait() // the backlog is fetched; the client holds the next synccheck
+		b.srv.Inject("webwxsync", wechattest.FaultSpec{Fault: wechattest.FaultClockSkew, Duration: -time.Minute}, 1000)
+		live := make([]wechattest.Message, 1000)
+		for i := range live {
+			live[i] = wechattest.Text("alice", fmt.Sprint("live ", i))
+		}
+		b.srv.Deliver(live...)
+		b.collectWithin(t, len(live), time.Minute)
+		synctest.Wait()
+		b.assertExactlyOnce(t, live)
+		require.ErrorIs(t, b.shutdown(t), context.Canceled)
+
+		b.srv.Deliver(wechattest.Text("friend", "while down"))
+		again := setup(t, onServer(b.srv), withClient(wechat.WithSkipBacklog(true), wechat.WithSession(path), noQR(t)))
+		assert.Equal(t, "while down", again.next(t).Content, "a resumed session skips nothing")
+	})
+}
+
 func TestKeepalive(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
