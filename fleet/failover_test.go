@@ -196,9 +196,22 @@ func TestFailover(t *testing.T) {
 		w.mu.Unlock()
 	}
 
+	// How long the killed worker's accounts were unserved: from the kill to the first
+	// request of their new worker, the longest of each kill.
 	var killDesc []string
 	for _, k := range kills {
-		killDesc = append(killDesc, fmt.Sprintf("%s at +%v holding %d accounts", k.worker, k.at.Sub(delivered).Round(time.Millisecond), k.held))
+		var gap time.Duration
+		for _, w := range accts {
+			w.mu.Lock()
+			for _, h := range w.handovers {
+				if h.from == k.worker && h.at.After(k.at) {
+					gap = max(gap, h.at.Sub(k.at))
+				}
+			}
+			w.mu.Unlock()
+		}
+		killDesc = append(killDesc, fmt.Sprintf("%s at +%v holding %d accounts, taken over within %v",
+			k.worker, k.at.Sub(delivered).Round(time.Millisecond), k.held, gap.Round(time.Millisecond)))
 	}
 	t.Logf("failover: %d messages, %d acks, %d lost, %d duplicates (oldest first ack %v before its kill or lease loss), "+
 		"%d concurrent sessions, %d handovers; kills: %s; lease losses without a kill: %d; setup %v, delivery %v, drain %v, total %v",
@@ -250,8 +263,14 @@ type watched struct {
 	overlaps  []string
 	serving   string // the worker of the latest request
 	lastAt    time.Time
-	handovers []string
+	handovers []handover
 	acks      map[string][]ackAt // MsgID -> every ack sent, in order
+}
+
+// handover is the first request of a worker for an account after another worker's.
+type handover struct {
+	from, to string
+	at       time.Time
 }
 
 type ackAt struct {
@@ -277,7 +296,7 @@ func (w *watched) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.inflight[worker]++
 	if worker != w.serving {
-		w.handovers = append(w.handovers, fmt.Sprintf("%s -> %s at %v", w.serving, worker, now.Format(time.StampMilli)))
+		w.handovers = append(w.handovers, handover{from: w.serving, to: worker, at: now})
 		w.serving = worker
 	}
 	w.lastAt = now

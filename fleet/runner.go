@@ -110,6 +110,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.end()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s := &scan{r: r, slots: make(map[string]*slot), retry: make(map[string]*retry), exits: make(chan exit)}
 	defer s.stopAll(ctx)
 	timer := time.NewTimer(0) // the first scan at once
