@@ -121,4 +121,3 @@ func (l *memStoreLease) Release(context.Context) error {
 	})
 	return nil
 }
-

@@ -8,6 +8,9 @@
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 //	c := wechat.New(wechat.WithSessionStore(redisstore.New(rdb, "support-desk-1")))
 //
+// To run many accounts over many processes, each running those it can lease, see the
+// [github.com/wxkit/wechat/fleet] package.
+//
 // It is also a [wechat.SessionLocker]: [Store.Lock] takes the account's lease, which a
 // goroutine of the [wechat.Lease] renews until it is released or lost. [wechat.Client.Run]
 // takes the lease itself before it goes online and releases it when it returns: a second
