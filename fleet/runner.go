@@ -24,7 +24,8 @@ import (
 // the Client factory and runs it. The Client takes over the lease (its [wechat.Client.Run]
 // gets it from the store's Lock), fences its saves with it and releases it when it returns.
 //
-// When Run returns, the Runner tries the account again: at a later scan after a lost lease
+// When the Run of an account's Client returns, the Runner tries the account again, with a new
+// Client: at a later scan after a lost lease
 // ([wechat.ErrLeaseLost]); after a backoff (jittered, doubling from the scan interval up to
 // 5 minutes, reset by a Run that lasted a minute) after an error matching
 // [wechat.ErrLoggedOut] or [wechat.ErrScanNeeded] (see [wechat.WithLoginPolicy]) or any other

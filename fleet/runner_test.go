@@ -279,3 +279,27 @@ func TestEventString(t *testing.T) {
 		assert.Equal(t, tt.want, tt.e.String())
 	}
 }
+
+// TestLoggedOutBacksOff: the server ends a session (retcode 1101): the Client stops with
+// ErrLoggedOut, which the Runner reports with a backoff, then runs the account again with a
+// new Client, which logs in anew (here with a QR code the phone confirms).
+func TestLoggedOutBacksOff(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, nil, "a")
+	bt := b.bots["a"]
+	r := b.start(fleet.WithScanInterval(100 * time.Millisecond))
+	r.next(t, is(fleet.EventStarted, "a"))
+	require.NoError(t, bt.srv.WaitOnline(t.Context()))
+	bt.srv.ConfirmLogin() // for the next QR code
+	bt.srv.EndSession(1101)
+	e := r.next(t, is(fleet.EventStopped, "a"))
+	require.ErrorIs(t, e.Err, wechat.ErrLoggedOut)
+	assert.False(t, e.Retry.IsZero(), "retried after a backoff")
+	r.next(t, is(fleet.EventStarted, "a"))
+	texts := bt.deliver("again", 3)
+	assert.Zero(t, bt.waitHandled(t, 10*time.Second, texts))
+	assert.Equal(t, 2, loginsOf(bt))
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	assert.Equal(t, 2, bt.runs, "a new Client for the second Run")
+}
