@@ -60,7 +60,7 @@ func WithMaxAccounts(n int) Option {
 // WithScanInterval sets the time between two scans, when the Runner looks for accounts it
 // can lease. Each wait is drawn at random within a quarter of d either way, so that the
 // processes of a fleet do not scan in step. An account left by a dead process is taken over
-// at most one scan interval after its lease expired. d <= 0 means [DefaultScanInterval].
+// at most 1.25 d after its lease expired. d <= 0 means [DefaultScanInterval].
 func WithScanInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
