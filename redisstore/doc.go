@@ -8,6 +8,9 @@
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 //	c := wechat.New(wechat.WithSessionStore(redisstore.New(rdb, "support-desk-1")))
 //
+// To run many accounts over many processes, each running those it can lease, see the
+// [github.com/wxkit/wechat/fleet] package.
+//
 // It is also a [wechat.SessionLocker]: [Store.Lock] takes the account's lease, which a
 // goroutine of the [wechat.Lease] renews until it is released or lost. [wechat.Client.Run]
 // takes the lease itself before it goes online and releases it when it returns: a second
@@ -34,7 +37,8 @@
 // is checked in Redis, in the same script that writes: it is refused (an error matching
 // [wechat.ErrLeaseLost]) unless the lease key is still this holder's and no newer token was
 // issued. So a holder that was paused (GC, a stalled VM) past its TTL, and has not noticed,
-// cannot overwrite the session of the process that took the account over.
+// cannot overwrite the session of the process that took the account over; the refusal ends
+// its lease at once, so its Client stops without waiting for the next renewal.
 //
 // What it does not guarantee: that a process which lost its lease stops its network traffic
 // to WeChat before the new holder starts its own. The lease is time-based; the holder stops

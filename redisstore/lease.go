@@ -17,9 +17,10 @@ import (
 // naming this process and a fencing token from INCR on the account's fence counter, in one
 // script. The lease is renewed every TTL/3 by a goroutine the Lease owns, until it is released
 // or lost; it is lost (Done closed, Err matching [wechat.ErrLeaseLost]) when a renewal finds
-// the key gone, held by someone else or revoked (a newer token issued), or when no renewal has
-// succeeded for 9/10 of the TTL since the last one was sent (Redis unreachable or stalled), so
-// that the holder knows before another process can take the account.
+// the key gone, held by someone else or revoked (a newer token issued), when Redis refuses a
+// Save or Clear made under it for the same reasons, or when no renewal has succeeded for 9/10
+// of the TTL since the last one was sent (Redis unreachable or stalled), so that the holder
+// knows before another process can take the account.
 //
 // While the Lease is held, Save and Clear are fenced by its token. Lock fails at once with an
 // error matching [wechat.ErrLeaseHeld] when another holder (or this Store) holds the lease, and
@@ -144,6 +145,14 @@ func (l *lease) lose(reason string, cause error) {
 		reason += " (" + cause.Error() + ")"
 	}
 	l.end(fmt.Errorf("redisstore: lease of account %q: %s: %w", l.store.account, reason, wechat.ErrLeaseLost))
+}
+
+// refused ends the lease with err (matching wechat.ErrLeaseLost), when Redis refused a save
+// or clear made under it, and stops its renewal: Done closes at once, so that the Client stops
+// syncing and sending without waiting for its next renewal to find out.
+func (l *lease) refused(err error) {
+	l.end(err)
+	l.stop()
 }
 
 type renewal struct {

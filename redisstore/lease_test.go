@@ -171,7 +171,8 @@ func TestLeaseEnds(t *testing.T) {
 
 // TestStaleTokenRefused: a holder whose lease ended without its knowing yet (long TTL, no
 // renewal due) cannot save: refused because the lease key is another holder's, or because a
-// newer token was issued while the key still names it. The newer holder's session stays.
+// newer token was issued while the key still names it. The newer holder's session stays, and
+// the refusal ends the refused holder's lease at once.
 func TestStaleTokenRefused(t *testing.T) {
 	t.Parallel()
 	srv := sharedServer(t)
@@ -194,6 +195,10 @@ func TestStaleTokenRefused(t *testing.T) {
 	err = old.Save(ctx, testSession(1))
 	require.ErrorIs(t, err, wechat.ErrLeaseLost)
 	assert.Contains(t, err.Error(), "the lease is held by ")
+	// The refusal ends the lease at once, without waiting for the renewal 20 s away.
+	waitDone(t, lold, time.Second)
+	require.ErrorIs(t, lold.Err(), wechat.ErrLeaseLost)
+	assert.Contains(t, lold.Err().Error(), "saving the session")
 	require.ErrorIs(t, old.Clear(ctx), wechat.ErrLeaseLost)
 	got, err := cur.Load(ctx)
 	require.NoError(t, err)
@@ -205,6 +210,8 @@ func TestStaleTokenRefused(t *testing.T) {
 	err = cur.Save(ctx, testSession(1))
 	require.ErrorIs(t, err, wechat.ErrLeaseLost)
 	assert.Contains(t, err.Error(), "a newer lease (token ")
+	waitDone(t, lcur, time.Second)
+	require.ErrorIs(t, lcur.Err(), wechat.ErrLeaseLost)
 	got, err = cur.Load(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)

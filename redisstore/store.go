@@ -279,7 +279,9 @@ func (s *Store) fence(op string) (mode, value, token string, err error) {
 	return "L", l.value, fmt.Sprint(l.token), nil
 }
 
-// refusal turns a script's answer into nil for {'OK'}, else into the error it names.
+// refusal turns a script's answer into nil for {'OK'}, else into the error it names. A refusal
+// of a save or clear under the lease (the key is not ours, or a newer token was issued) ends
+// the lease, as a renewal finding the same would. s.mu is held.
 func (s *Store) refusal(op string, res []any) error {
 	if len(res) == 0 {
 		return fmt.Errorf("redisstore: %s: empty answer from the script", op)
@@ -289,18 +291,25 @@ func (s *Store) refusal(op string, res []any) error {
 	if len(res) > 1 {
 		detail = fmt.Sprint(res[1])
 	}
+	var lost error
 	switch code {
 	case "OK":
 		return nil
 	case "LOST":
+		lost = fmt.Errorf("redisstore: %s of account %q: the lease is held by %s: %w", op, s.account, holderOf(detail), wechat.ErrLeaseLost)
 		if detail == "" {
-			return fmt.Errorf("redisstore: %s of account %q: the lease is gone: %w", op, s.account, wechat.ErrLeaseLost)
+			lost = fmt.Errorf("redisstore: %s of account %q: the lease is gone: %w", op, s.account, wechat.ErrLeaseLost)
 		}
-		return fmt.Errorf("redisstore: %s of account %q: the lease is held by %s: %w", op, s.account, holderOf(detail), wechat.ErrLeaseLost)
 	case "STALE":
-		return fmt.Errorf("redisstore: %s of account %q: a newer lease (token %s) was issued: %w", op, s.account, detail, wechat.ErrLeaseLost)
+		lost = fmt.Errorf("redisstore: %s of account %q: a newer lease (token %s) was issued: %w", op, s.account, detail, wechat.ErrLeaseLost)
 	case "HELD":
 		return fmt.Errorf("redisstore: %s of account %q without its lease: leased by %s: %w", op, s.account, holderOf(detail), wechat.ErrLeaseHeld)
+	}
+	if lost != nil {
+		if s.lease != nil {
+			s.lease.refused(lost) // its holder must stop now, not at its next renewal
+		}
+		return lost
 	}
 	return fmt.Errorf("redisstore: %s: unexpected answer %v from the script", op, res)
 }
