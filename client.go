@@ -371,23 +371,36 @@ func (c *Client) lease(ctx context.Context) (context.Context, func(), error) {
 	c.sess.unfence()
 	c.log.Info("lease taken", "token", l.Token())
 	lctx, cancel := context.WithCancelCause(ctx)
+	// A save the store refused with ErrLeaseLost ends the lease too, whether or not the
+	// store ends the Lease itself.
+	refused := make(chan error, 1)
+	c.persist.onLeaseLost(func(err error) {
+		select {
+		case refused <- err:
+		default:
+		}
+	})
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		var err error
 		select {
 		case <-l.Done():
-			err := l.Err()
-			if !errors.Is(err, ErrLeaseLost) {
-				err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
-			}
-			c.sess.fence(err)
-			c.log.Warn("lease lost; stopping", "err", err)
-			cancel(err)
+			err = l.Err()
+		case err = <-refused:
 		case <-lctx.Done():
+			return
 		}
+		if !errors.Is(err, ErrLeaseLost) {
+			err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		}
+		c.sess.fence(err)
+		c.log.Warn("lease lost; stopping", "err", err)
+		cancel(err)
 	})
 	return lctx, func() {
 		cancel(nil)
 		wg.Wait()
+		c.persist.onLeaseLost(nil)
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rcancel()
 		if err := l.Release(rctx); err != nil {

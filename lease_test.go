@@ -147,3 +147,27 @@ func TestLease(t *testing.T) {
 	require.NoError(t, l.Release(t.Context()))
 	assert.False(t, errors.Is(l.Err(), wechat.ErrLeaseLost))
 }
+
+// TestRefusedSaveStopsRun: a SessionLocker refuses a save with ErrLeaseLost (a newer token
+// was issued) while the Lease it gave has not ended yet: Run stops at once, as when the Lease
+// ends, instead of syncing and sending beside the newer holder.
+func TestRefusedSaveStopsRun(t *testing.T) {
+	t.Parallel()
+	store := &memLocker{}
+	ts := setup(t, withClient(wechat.WithSessionStore(store)))
+	ts.srv.Deliver(wechattest.Text("friend", "before"))
+	ts.next(t)
+	store.mu.Lock()
+	store.token++ // revoked in the store; the holder's lease has not noticed
+	store.mu.Unlock()
+	ts.srv.Deliver(wechattest.Text("friend", "after")) // handled, then its save is refused
+	ts.next(t)
+	done := make(chan error, 1)
+	go func() { done <- ts.wait(t) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, wechat.ErrLeaseLost)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still runs 5 s after its save was refused with ErrLeaseLost")
+	}
+}

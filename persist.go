@@ -16,7 +16,15 @@ type persister struct {
 	store SessionStore // nil: the session is kept in memory only
 	mu    sync.Mutex   // serialises Save and Clear
 	wake  chan struct{}
-	saved saveMark // what the last save held
+	saved saveMark    // what the last save held
+	lost  func(error) // while Run holds a lease: told when the store refuses a save with ErrLeaseLost
+}
+
+// onLeaseLost makes f the function told of a save refused with ErrLeaseLost; nil for none.
+func (p *persister) onLeaseLost(f func(error)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lost = f
 }
 
 // saveMark tells whether anything a snapshot shows changed since the last save.
@@ -45,9 +53,10 @@ func (p *persister) soon() {
 	}
 }
 
-// loop saves when woken by soon, at most once per saveInterval, until ctx ends. save is
-// Client.save.
-func (p *persister) loop(ctx context.Context, save func(context.Context)) {
+// loop saves when woken by soon, at most once per saveInterval, until ctx ends. A save that
+// failed is tried again saveInterval later, even if nothing changes meanwhile: a store that
+// was down must not be left behind until the next message. save is Client.save.
+func (p *persister) loop(ctx context.Context, save func(context.Context) error) {
 	if p.store == nil {
 		return
 	}
@@ -73,8 +82,12 @@ func (p *persister) loop(ctx context.Context, save func(context.Context)) {
 			fire = timer.C
 		case <-fire:
 			fire = nil
-			save(ctx)
+			err := save(ctx)
 			last = time.Now()
+			if err != nil && ctx.Err() == nil {
+				timer = time.NewTimer(saveInterval)
+				fire = timer.C
+			}
 		}
 	}
 }
@@ -96,6 +109,9 @@ func (p *persister) save(ctx context.Context, mark func() saveMark, build func()
 		return nil
 	}
 	if err := p.store.Save(ctx, snap); err != nil {
+		if p.lost != nil && errors.Is(err, ErrLeaseLost) {
+			p.lost(err)
+		}
 		return err
 	}
 	p.saved = m
@@ -162,12 +178,14 @@ func (c *Client) snapshot() (*Session, saveMark) {
 	}, mark
 }
 
-// save writes the session to the store, if there is one. A failure is logged: the session
-// keeps running, and the next save tries again.
-func (c *Client) save(ctx context.Context) {
-	if err := c.persist.save(ctx, c.mark, c.snapshot); err != nil {
+// save writes the session to the store, if there is one. A failure is logged and returned:
+// the session keeps running, and the save loop tries again.
+func (c *Client) save(ctx context.Context) error {
+	err := c.persist.save(ctx, c.mark, c.snapshot)
+	if err != nil {
 		c.log.Warn("saving the session failed", "err", err)
 	}
+	return err
 }
 
 // saveNow saves with a short deadline of its own, even after ctx ended: what was handled

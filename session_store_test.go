@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxkit/wechat"
+	"github.com/wxkit/wechat/wechattest"
 )
 
 // bigSession returns a session holding secrets and a large address book, slow enough to
@@ -121,4 +125,53 @@ func TestFileStoreClearRemovesTemps(t *testing.T) {
 	assert.Equal(t, "other", entries[0].Name(), "only the store's own files are removed")
 	b, _ := os.ReadFile(filepath.Join(dir, "other"))
 	assert.False(t, bytes.Contains(b, []byte("SECRET")))
+}
+
+// flakyStore fails its next n saves (a store briefly down), then saves.
+type flakyStore struct {
+	mu   sync.Mutex
+	fail int
+	s    *wechat.Session
+}
+
+func (f *flakyStore) Load(context.Context) (*wechat.Session, error) { return nil, wechat.ErrNoSession }
+func (f *flakyStore) Clear(context.Context) error                   { return nil }
+func (f *flakyStore) Save(_ context.Context, s *wechat.Session) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail > 0 {
+		f.fail--
+		return errors.New("store down")
+	}
+	cp := *s
+	f.s = &cp
+	return nil
+}
+
+func (f *flakyStore) handled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.s == nil {
+		return nil
+	}
+	return f.s.Handled
+}
+
+// TestFailedSaveRetried: the save after a handled message fails once, and nothing else
+// happens: the session must still reach the store soon, not only at the next change.
+func TestFailedSaveRetried(t *testing.T) {
+	t.Parallel()
+	store := &flakyStore{}
+	ts := setup(t, withClient(wechat.WithSessionStore(store)))
+	time.Sleep(2 * time.Second) // the saves of the login are done
+	store.mu.Lock()
+	store.fail = 1
+	store.mu.Unlock()
+	ts.srv.Deliver(wechattest.Text("friend", "one"))
+	id := ts.next(t).MsgID
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(store.handled(), id) {
+		require.True(t, time.Now().Before(deadline), "the handled message was not saved 5 s after a failed save")
+		time.Sleep(50 * time.Millisecond)
+	}
 }
