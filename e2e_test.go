@@ -541,7 +541,7 @@ func TestDuplicateDelivery(t *testing.T) {
 	b := setup(t)
 	srv := b.srv
 	m1 := wechattest.Text("friend", "once")
-	m1.MsgID = 6012345678901234567
+	m1.MsgID = "6012345678901234567"
 	srv.Deliver(m1)
 	srv.Deliver(m1, wechattest.Text("friend", "next"))
 	assert.Equal(t, "once", b.next(t).Content)

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,7 +115,7 @@ func TestFailover(t *testing.T) {
 		for due := min(foPerAcct, int(time.Since(delivered)/foPace)+1); i < due; i++ {
 			for a, w := range accts {
 				from := []string{"friend", "alice", "bob"}[i%3]
-				w.fake.Deliver(wechattest.Message{From: from, Type: 1, Text: fmt.Sprintf("%s%d:%d", msgPrefix, a, i), MsgID: msgID(a, i)})
+				w.fake.Deliver(wechattest.Message{From: from, Type: 1, Text: fmt.Sprintf("%s%d:%d", msgPrefix, a, i), MsgID: strconv.FormatInt(msgID(a, i), 10)})
 			}
 		}
 		if len(kills) < len(killAt) && time.Since(delivered) >= killAt[len(kills)] {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -70,8 +69,8 @@ func (s *Server) Avatar(id string) []byte {
 // eventLocked finds the message msgID in the event logs, newest session
 // first, then among the messages waiting for a session.
 func (s *Server) eventLocked(msgID string) (event, bool) {
-	id, err := strconv.ParseInt(msgID, 10, 64)
-	if err != nil || id == 0 { // events that are no message have id 0
+	id := msgID
+	if id == "" { // events that are no message have no id
 		return event{}, false
 	}
 	for i := len(s.sessions) - 1; i >= 0; i-- {
@@ -92,7 +91,7 @@ func (s *Server) eventLocked(msgID string) (event, bool) {
 // mediaLocked returns the media (or thumbnail) of ev, or nil.
 func (s *Server) mediaLocked(ev event, thumb bool) []byte {
 	m := ev.msg
-	seed := strconv.FormatInt(ev.msgID, 10)
+	seed := ev.msgID
 	if thumb {
 		switch m.Type {
 		case 3, 43, 47, 62:
@@ -235,8 +234,8 @@ func (s *Server) liveEventLocked(ss *session, msgID string) (event, bool) {
 	if s.files.expired[msgID] {
 		return event{}, false
 	}
-	id, err := strconv.ParseInt(msgID, 10, 64)
-	if err != nil || id == 0 { // events that are no message have id 0
+	id := msgID
+	if id == "" { // events that are no message have no id
 		return event{}, false
 	}
 	for _, ev := range ss.events {
@@ -298,7 +297,7 @@ func (s *Server) serveGetMedia(x *exchange) {
 		for _, ev := range ss.events {
 			m := ev.msg
 			if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") ||
-				s.files.expired[strconv.FormatInt(ev.msgID, 10)] {
+				s.files.expired[ev.msgID] {
 				continue
 			}
 			data, name = s.mediaLocked(ev, false), m.FileName

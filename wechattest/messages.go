@@ -30,9 +30,10 @@ type Message struct {
 	// the group prefix), for other types or exact wire tests.
 	Content string
 
-	// MsgID is the server id; 0 means a new one (a 19-digit number above
-	// 2^53). Deliver the same MsgID twice to test de-duplication.
-	MsgID int64
+	// MsgID is the server id, in decimal like [wechat.Message].MsgID; ""
+	// means a new one (a 19-digit number above 2^53). Deliver the same MsgID
+	// twice to test de-duplication.
+	MsgID string
 
 	// Optional wire fields (PROTOCOL 7.1); zero values are sent as zero.
 	AppMsgType       int

@@ -2,7 +2,6 @@ package wechattest
 
 import (
 	"regexp"
-	"strconv"
 )
 
 // Sending: the send endpoints and webwxrevokemsg (PROTOCOL 8).
@@ -157,7 +156,7 @@ func (s *Server) handleSend(c *call, endpoint string, rule sendRule) (obj, *refu
 		MediaID:      mediaID,
 		LocalID:      localID,
 		ClientMsgID:  clientID,
-		MsgID:        strconv.FormatInt(msgID, 10),
+		MsgID:        msgID,
 		Scene:        int(scene),
 		MsgSource:    msgSource,
 		Signature:    signature,

@@ -497,7 +497,7 @@ func (s *Server) handleStatusNotify(c *call) (obj, *refusal) {
 		ss.online = true
 		s.broadcastLocked()
 	}
-	return obj{{"BaseResponse", baseResponse(0)}, {"MsgID", strconv.FormatInt(s.newMsgIDLocked(), 10)}}, nil
+	return obj{{"BaseResponse", baseResponse(0)}, {"MsgID", s.newMsgIDLocked()}}, nil
 }
 
 // handleStatReport answers webwxstatreport, the client telemetry of

@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,9 +13,9 @@ import (
 
 // event is one entry of a session's event log.
 type event struct {
-	seq     int64 // SyncKey key 1 value of this event
-	msgID   int64
-	created int64 // Unix seconds
+	seq     int64  // SyncKey key 1 value of this event
+	msgID   string // "" for an event that is no message
+	created int64  // Unix seconds
 	msg     Message
 	// selector, if not 0, makes the event a change that is no message
 	// (RaiseSelector): it raises this selector and takes a sequence number,
@@ -34,7 +35,7 @@ type change struct {
 // newEventLocked wraps m in an event with its MsgId and time.
 func (s *Server) newEventLocked(m Message) event {
 	id := m.MsgID
-	if id == 0 {
+	if id == "" {
 		id = s.newMsgIDLocked()
 	}
 	return event{msgID: id, created: time.Now().Unix(), msg: m}
@@ -51,10 +52,19 @@ func (s *Server) appendEventLocked(ev event) {
 }
 
 // newMsgIDLocked returns a new 19-digit server message id, above 2^53 and
-// below 2^63.
-func (s *Server) newMsgIDLocked() int64 {
+// below 2^63, in decimal.
+func (s *Server) newMsgIDLocked() string {
 	s.msgSeq++
-	return 6012345678901234567 + s.msgSeq*1000003
+	return strconv.FormatInt(6012345678901234567+s.msgSeq*1000003, 10)
+}
+
+// newMsgID renders NewMsgId as the server does, a bare number (PROTOCOL 14.3), when id is
+// decimal; any other id a test gave is sent as a string.
+func newMsgID(id string) any {
+	if _, err := strconv.ParseUint(id, 10, 64); err == nil {
+		return json.Number(id)
+	}
+	return id
 }
 
 // selectorAfter returns the selector synccheck answers for a synckey whose
@@ -402,7 +412,7 @@ func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
 		notify = append(notify, ss.userName(id))
 	}
 	return obj{
-		{"MsgId", strconv.FormatInt(ev.msgID, 10)},
+		{"MsgId", ev.msgID},
 		{"FromUserName", fromUN},
 		{"ToUserName", toUN},
 		{"MsgType", typ},
@@ -427,7 +437,7 @@ func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
 		{"ImgHeight", m.ImgHeight},
 		{"ImgWidth", m.ImgWidth},
 		{"SubMsgType", m.SubMsgType},
-		{"NewMsgId", ev.msgID},
+		{"NewMsgId", newMsgID(ev.msgID)},
 		{"OriContent", m.OriContent},
 		{"EncryFileName", encryName},
 	}

@@ -161,8 +161,8 @@ func TestSyncBatchesAndReplay(t *testing.T) {
 
 func TestDeliverBeforeLogin(t *testing.T) {
 	h := newHarness(t)
-	h.s.Deliver(Text("filehelper", "hello"), Message{From: "friend", Type: 1, Text: "dup", MsgID: 7012345678901234567})
-	h.s.Deliver(Message{From: "friend", Type: 1, Text: "dup", MsgID: 7012345678901234567})
+	h.s.Deliver(Text("filehelper", "hello"), Message{From: "friend", Type: 1, Text: "dup", MsgID: "7012345678901234567"})
+	h.s.Deliver(Message{From: "friend", Type: 1, Text: "dup", MsgID: "7012345678901234567"})
 	h.login()
 	h.initSession()
 	sr := h.sync()
