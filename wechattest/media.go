@@ -75,9 +75,9 @@ func (s *Server) eventLocked(msgID string) (event, bool) {
 		return event{}, false
 	}
 	for i := len(s.sessions) - 1; i >= 0; i-- {
-		for _, ev := range s.sessions[i].events {
+		for ev := range s.sessions[i].events.from(0) {
 			if ev.msgID == id {
-				return ev, true
+				return *ev, true
 			}
 		}
 	}
@@ -239,9 +239,9 @@ func (s *Server) liveEventLocked(ss *session, msgID string) (event, bool) {
 	if err != nil || id == 0 { // events that are no message have id 0
 		return event{}, false
 	}
-	for _, ev := range ss.events {
+	for ev := range ss.events.from(0) {
 		if ev.msgID == id {
-			return ev, true
+			return *ev, true
 		}
 	}
 	return event{}, false
@@ -295,13 +295,13 @@ func (s *Server) serveGetMedia(x *exchange) {
 	)
 	if why == "" {
 		why = "mediaid is not the file of a delivered message, or it expired"
-		for _, ev := range ss.events {
+		for ev := range ss.events.from(0) {
 			m := ev.msg
 			if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") ||
 				s.files.expired[strconv.FormatInt(ev.msgID, 10)] {
 				continue
 			}
-			data, name = s.mediaLocked(ev, false), m.FileName
+			data, name = s.mediaLocked(*ev, false), m.FileName
 			break
 		}
 	}

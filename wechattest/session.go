@@ -37,10 +37,10 @@ type session struct {
 	ids   map[string]string // UserName -> stable id
 	encry map[string]string // group id -> EncryChatRoomId
 
-	base      int64   // SyncKey key 1 before the first event
-	acked     int64   // highest key 1 a webwxsync request carried
-	events    []event // event log; events[i] has sequence base+i+1
-	lastBatch []int64 // sequences of the messages of the last webwxsync answer (FaultResend)
+	base      int64    // SyncKey key 1 before the first event
+	acked     int64    // highest key 1 a webwxsync request carried
+	events    eventLog // event log; events.at(i) has sequence base+i+1
+	lastBatch []int64  // sequences of the messages of the last webwxsync answer (FaultResend)
 
 	uploads map[string]*partialUpload // chunked uploads in progress
 	done    map[string]obj            // answers of completed uploads, for a repeated last chunk
@@ -54,12 +54,12 @@ func (ss *session) validSkey(k string) bool {
 }
 
 // head is the sequence of the last event of the log.
-func (ss *session) head() int64 { return ss.base + int64(len(ss.events)) }
+func (ss *session) head() int64 { return ss.base + int64(ss.events.len()) }
 
 // add appends ev to the log.
 func (ss *session) add(ev event) {
 	ev.seq = ss.head() + 1
-	ss.events = append(ss.events, ev)
+	ss.events.add(ev)
 }
 
 // userName returns the UserName of id in this session, assigning a

@@ -62,8 +62,8 @@ func (s *Server) newMsgIDLocked() int64 {
 // 2 for a message.
 func (ss *session) selectorAfter(key1 int64) int {
 	i := max(0, key1-ss.base)
-	if i < int64(len(ss.events)) && ss.events[i].selector != 0 {
-		return ss.events[i].selector
+	if i < int64(ss.events.len()) && ss.events.at(int(i)).selector != 0 {
+		return ss.events.at(int(i)).selector
 	}
 	return 2
 }
@@ -249,8 +249,8 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 	var batch []int64
 	var changes []*change
 	cont := 0
-	// events[i] has sequence base+i+1: start right after key1.
-	for _, ev := range ss.events[max(0, min(key1-ss.base, int64(len(ss.events)))):] {
+	// events.at(i) has sequence base+i+1: start right after key1.
+	for ev := range ss.events.from(int(max(0, min(key1-ss.base, int64(ss.events.len()))))) {
 		if ev.seq <= key1 {
 			continue
 		}
@@ -267,7 +267,7 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 			cont = 1
 			break
 		}
-		msgs = append(msgs, s.renderLocked(ss, ev, c.skew))
+		msgs = append(msgs, s.renderLocked(ss, *ev, c.skew))
 		batch = append(batch, ev.seq)
 		next = ev.seq
 	}
@@ -310,15 +310,15 @@ func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
 	var out []event
 	for _, seq := range ss.lastBatch {
 		if seq <= key1 {
-			out = append(out, ss.events[seq-ss.base-1])
+			out = append(out, *ss.events.at(int(seq - ss.base - 1)))
 		}
 	}
 	if len(out) > 0 {
 		return out
 	}
-	for j := min(key1-ss.base, int64(len(ss.events))) - 1; j >= 0; j-- {
-		if ev := ss.events[j]; ev.selector == 0 && ev.change == nil {
-			return []event{ev}
+	for j := min(key1-ss.base, int64(ss.events.len())) - 1; j >= 0; j-- {
+		if ev := ss.events.at(int(j)); ev.selector == 0 && ev.change == nil {
+			return []event{*ev}
 		}
 	}
 	return nil
