@@ -72,6 +72,8 @@ func compact(o obj) []byte {
 // multi-line layout: a non-empty object, or an array holding one.
 func composite(v any) bool {
 	switch v := v.(type) {
+	case premulti:
+		return v.composite
 	case obj:
 		return len(v) > 0
 	case arr:
@@ -86,6 +88,8 @@ func composite(v any) bool {
 
 func writeMulti(b *bytes.Buffer, v any) {
 	switch v := v.(type) {
+	case premulti:
+		b.Write(v.b)
 	case obj:
 		if len(v) == 0 {
 			b.WriteString("{}")
@@ -162,11 +166,11 @@ func writeScalar(b *bytes.Buffer, v any) {
 	case string:
 		writeString(b, v)
 	case int:
-		b.WriteString(strconv.Itoa(v))
+		writeInt(b, int64(v))
 	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
+		writeInt(b, v)
 	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
+		b.Write(strconv.AppendUint(b.AvailableBuffer(), v, 10))
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case json.Number:
@@ -181,11 +185,24 @@ func writeScalar(b *bytes.Buffer, v any) {
 // no HTML escaping, no escaped slashes; only '"', '\\' and control
 // characters are escaped. Invalid UTF-8 becomes U+FFFD.
 func writeString(b *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
 	b.WriteByte('"')
+	writeStringBody(b, s)
+	b.WriteByte('"')
+}
+
+// writeStringBody writes s escaped as in writeString, without the quotes.
+// Runs of bytes that need no escaping are written at once.
+func writeStringBody(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	start := 0 // s[start:i] is yet to be written, as it is
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
 			switch {
 			case c == '"' || c == '\\':
 				b.WriteByte('\\')
@@ -196,23 +213,87 @@ func writeString(b *bytes.Buffer, s string) {
 				b.WriteString(`\r`)
 			case c == '\t':
 				b.WriteString(`\t`)
-			case c < 0x20:
+			default:
 				b.WriteString(`\u00`)
 				b.WriteByte(hex[c>>4])
 				b.WriteByte(hex[c&0xf])
-			default:
-				b.WriteByte(c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
 			b.WriteString("\ufffd")
-		} else {
-			b.WriteString(s[i : i+size])
+			i++
+			start = i
+			continue
 		}
 		i += size
 	}
-	b.WriteByte('"')
+	b.WriteString(s[start:])
 }
+
+// writeInt writes n in decimal, without allocating.
+func writeInt(b *bytes.Buffer, n int64) {
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), n, 10))
+}
+
+// premulti is a value already encoded in the multi-line layout, which
+// writeMulti writes as it is: the AddMsgList of a webwxsync answer, written
+// straight from the event log (objWriter) instead of through an obj per
+// message. composite tells how the layout separates the member or element
+// that follows it. A premulti is never written in the compact layout.
+type premulti struct {
+	b         []byte
+	composite bool
+}
+
+// objWriter writes a non-empty object member by member in the multi-line
+// layout, the same bytes writeMulti writes for the obj of those members, but
+// without building it.
+type objWriter struct {
+	b    *bytes.Buffer
+	n    int  // members written
+	prev bool // the last member's value is composite
+}
+
+// beginObj starts an object in b; at least one member must follow before end.
+func beginObj(b *bytes.Buffer) objWriter {
+	b.WriteString("{\n")
+	return objWriter{b: b}
+}
+
+// key starts member k; composite tells whether its value is.
+func (w *objWriter) key(k string, composite bool) {
+	if w.n > 0 {
+		if w.prev {
+			w.b.WriteString("\n,\n")
+		} else {
+			w.b.WriteString(",\n")
+		}
+	}
+	writeString(w.b, k)
+	w.b.WriteString(": ")
+	w.n++
+	w.prev = composite
+}
+
+func (w *objWriter) str(k, v string) {
+	w.key(k, false)
+	writeString(w.b, v)
+}
+
+func (w *objWriter) int(k string, v int64) {
+	w.key(k, false)
+	writeInt(w.b, v)
+}
+
+// obj starts member k, a non-empty object, and returns its writer.
+func (w *objWriter) obj(k string) objWriter {
+	w.key(k, true)
+	return beginObj(w.b)
+}
+
+func (w *objWriter) end() { w.b.WriteString("\n}") }

@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,10 +187,12 @@ func zeroProfile() obj {
 	}
 }
 
-func syncBody(ret int, msgs, mods, dels arr, cont int, syncKey, syncCheckKey obj) obj {
+// syncBody returns a webwxsync answer; msgs, an arr or a premulti, holds n
+// messages.
+func syncBody(ret int, msgs any, n int, mods, dels arr, cont int, syncKey, syncCheckKey obj) obj {
 	return obj{
 		{"BaseResponse", baseResponse(ret)},
-		{"AddMsgCount", len(msgs)},
+		{"AddMsgCount", n},
 		{"AddMsgList", msgs},
 		{"ModContactCount", len(mods)},
 		{"ModContactList", mods},
@@ -206,7 +209,7 @@ func syncBody(ret int, msgs, mods, dels arr, cont int, syncKey, syncCheckKey obj
 }
 
 func zeroSync(ret int) obj {
-	return syncBody(ret, arr{}, arr{}, arr{}, 0, zeroSyncKey(), zeroSyncKey())
+	return syncBody(ret, arr{}, 0, arr{}, arr{}, 0, zeroSyncKey(), zeroSyncKey())
 }
 
 // handleSync answers webwxsync (PROTOCOL 6.2): the events after key 1 of
@@ -245,7 +248,7 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 	ss.acked = max(ss.acked, min(key1, ss.head()))
 
 	next := min(key1, ss.head())
-	msgs := arr{}
+	var msgs []*event
 	var batch []int64
 	var changes []*change
 	cont := 0
@@ -267,17 +270,14 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 			cont = 1
 			break
 		}
-		msgs = append(msgs, s.renderLocked(ss, *ev, c.skew))
+		msgs = append(msgs, ev)
 		batch = append(batch, ev.seq)
 		next = ev.seq
 	}
 	if s.useModLocked(c.exchange, FaultResend) {
-		again := arr{}
-		for _, ev := range s.resendBatchLocked(ss, key1) {
-			again = append(again, s.renderLocked(ss, ev, c.skew))
-		}
-		msgs = append(again, msgs...)
+		msgs = append(s.resendBatchLocked(ss, key1), msgs...)
 	}
+	rendered := s.renderLocked(ss, msgs, c.skew)
 	if len(batch) > 0 {
 		ss.lastBatch = append(ss.lastBatch[:0], batch...)
 	}
@@ -300,17 +300,17 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 	case s.useModLocked(c.exchange, FaultSyncKeyEmpty):
 		syncKey, checkKey = zeroSyncKey(), zeroSyncKey()
 	}
-	return syncBody(0, msgs, mods, dels, cont, syncKey, checkKey), nil
+	return syncBody(0, rendered, len(msgs), mods, dels, cont, syncKey, checkKey), nil
 }
 
 // resendBatchLocked returns the messages FaultResend repeats in an answer
 // to a request with key 1 key1: the messages of the previous answer that
 // key1 covers, or else the last message at or before key1.
-func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
-	var out []event
+func (s *Server) resendBatchLocked(ss *session, key1 int64) []*event {
+	var out []*event
 	for _, seq := range ss.lastBatch {
 		if seq <= key1 {
-			out = append(out, *ss.events.at(int(seq - ss.base - 1)))
+			out = append(out, ss.events.at(int(seq-ss.base-1)))
 		}
 	}
 	if len(out) > 0 {
@@ -318,7 +318,7 @@ func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
 	}
 	for j := min(key1-ss.base, int64(ss.events.len())) - 1; j >= 0; j-- {
 		if ev := ss.events.at(int(j)); ev.selector == 0 && ev.change == nil {
-			return []event{*ev}
+			return []*event{ev}
 		}
 	}
 	return nil
@@ -352,10 +352,31 @@ func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels
 	return mods, dels
 }
 
-// renderLocked renders ev as an AddMsgList entry with every field of
-// PROTOCOL 7.1, its CreateTime on a clock off by skew.
-func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
-	m := ev.msg
+// renderLocked renders evs as the AddMsgList array of a webwxsync answer:
+// each entry with every field of PROTOCOL 7.1, its CreateTime on a clock off
+// by skew. The entries are written straight into the array's bytes, in the
+// layout writeMulti gives the obj of each (TestRenderMatchesObj checks that
+// they are the same bytes): the messages are most of the work of a sync.
+func (s *Server) renderLocked(ss *session, evs []*event, skew time.Duration) premulti {
+	if len(evs) == 0 {
+		return premulti{b: []byte("[]")}
+	}
+	var b bytes.Buffer
+	b.Grow(len(evs) * 1024)
+	b.WriteByte('[')
+	for i, ev := range evs {
+		if i > 0 {
+			b.WriteString("\n,")
+		}
+		s.writeMessageLocked(&b, ss, ev, skew)
+	}
+	b.WriteString("\n]")
+	return premulti{b: b.Bytes(), composite: true}
+}
+
+// writeMessageLocked writes ev as one AddMsgList entry.
+func (s *Server) writeMessageLocked(b *bytes.Buffer, ss *session, ev *event, skew time.Duration) {
+	m := &ev.msg
 	typ := m.Type
 	if typ == 0 {
 		typ = 1
@@ -389,52 +410,71 @@ func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
 	case 3, 43, 47, 62:
 		imgStatus = 2
 	}
-	fileSize := ""
+	w := beginObj(b)
+	w.key("MsgId", false)
+	b.WriteByte('"')
+	writeInt(b, ev.msgID)
+	b.WriteByte('"')
+	w.str("FromUserName", fromUN)
+	w.str("ToUserName", toUN)
+	w.int("MsgType", int64(typ))
+	w.key("Content", false)
+	b.WriteByte('"')
+	writeStringBody(b, prefix) // ends in ASCII: no character spans the two
+	writeStringBody(b, content)
+	b.WriteByte('"')
+	w.int("Status", 3)
+	w.int("ImgStatus", int64(imgStatus))
+	w.int("CreateTime", ev.created+int64(skew/time.Second))
+	w.int("VoiceLength", int64(m.VoiceLength))
+	w.int("PlayLength", int64(m.PlayLength))
+	w.str("FileName", m.FileName)
+	w.key("FileSize", false)
+	b.WriteByte('"')
 	if m.FileSize > 0 {
-		fileSize = strconv.FormatInt(m.FileSize, 10)
+		writeInt(b, m.FileSize)
 	}
-	encryName := ""
+	b.WriteByte('"')
+	w.str("MediaId", m.MediaID)
+	w.str("Url", m.URL)
+	w.int("AppMsgType", int64(m.AppMsgType))
+	w.int("StatusNotifyCode", int64(m.StatusNotifyCode))
+	w.key("StatusNotifyUserName", false)
+	b.WriteByte('"')
+	for i, id := range m.StatusNotifyUserName {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeStringBody(b, ss.userName(id))
+	}
+	b.WriteByte('"')
+	ri := w.obj("RecommendInfo")
+	s.writeRecommendInfoLocked(&ri, ss, m.RecommendInfo)
+	ri.end()
+	w.int("ForwardFlag", 0)
+	ai := w.obj("AppInfo")
+	ai.str("AppID", "")
+	ai.int("Type", 0)
+	ai.end()
+	w.int("HasProductId", int64(m.HasProductID))
+	w.str("Ticket", "")
+	w.int("ImgHeight", int64(m.ImgHeight))
+	w.int("ImgWidth", int64(m.ImgWidth))
+	w.int("SubMsgType", int64(m.SubMsgType))
+	w.int("NewMsgId", ev.msgID)
+	w.str("OriContent", m.OriContent)
+	w.key("EncryFileName", false)
+	b.WriteByte('"')
 	if m.MediaID != "" && m.FileName != "" {
-		encryName = encryFileName(m.FileName)
+		writeStringBody(b, encryFileName(m.FileName))
 	}
-	var notify []string
-	for _, id := range m.StatusNotifyUserName {
-		notify = append(notify, ss.userName(id))
-	}
-	return obj{
-		{"MsgId", strconv.FormatInt(ev.msgID, 10)},
-		{"FromUserName", fromUN},
-		{"ToUserName", toUN},
-		{"MsgType", typ},
-		{"Content", prefix + content},
-		{"Status", 3},
-		{"ImgStatus", imgStatus},
-		{"CreateTime", ev.created + int64(skew/time.Second)},
-		{"VoiceLength", m.VoiceLength},
-		{"PlayLength", m.PlayLength},
-		{"FileName", m.FileName},
-		{"FileSize", fileSize},
-		{"MediaId", m.MediaID},
-		{"Url", m.URL},
-		{"AppMsgType", m.AppMsgType},
-		{"StatusNotifyCode", m.StatusNotifyCode},
-		{"StatusNotifyUserName", strings.Join(notify, ",")},
-		{"RecommendInfo", s.recommendInfoLocked(ss, m.RecommendInfo)},
-		{"ForwardFlag", 0},
-		{"AppInfo", obj{{"AppID", ""}, {"Type", 0}}},
-		{"HasProductId", m.HasProductID},
-		{"Ticket", ""},
-		{"ImgHeight", m.ImgHeight},
-		{"ImgWidth", m.ImgWidth},
-		{"SubMsgType", m.SubMsgType},
-		{"NewMsgId", ev.msgID},
-		{"OriContent", m.OriContent},
-		{"EncryFileName", encryName},
-	}
+	b.WriteByte('"')
+	w.end()
 }
 
-// recommendInfoLocked renders a RecommendInfo object (PROTOCOL 7.5).
-func (s *Server) recommendInfoLocked(ss *session, ri RecommendInfo) obj {
+// writeRecommendInfoLocked writes the members of a RecommendInfo object
+// (PROTOCOL 7.5).
+func (s *Server) writeRecommendInfoLocked(w *objWriter, ss *session, ri RecommendInfo) {
 	var attr int64
 	if ri.ID != "" {
 		if e := s.acct.byID[ri.ID]; e != nil {
@@ -450,11 +490,20 @@ func (s *Server) recommendInfoLocked(ss *session, ri RecommendInfo) obj {
 		fillStr(&ri.NickName, ri.ID)
 		attr = int64(hash32(ri.ID))
 	}
-	return obj{
-		{"UserName", ss.userName(ri.ID)}, {"NickName", ri.NickName}, {"QQNum", 0}, {"Province", ri.Province}, {"City", ri.City},
-		{"Content", escapeHTML(ri.Content)}, {"Signature", ""}, {"Alias", ri.Alias}, {"Scene", ri.Scene}, {"VerifyFlag", 0},
-		{"AttrStatus", attr}, {"Sex", ri.Sex}, {"Ticket", ri.Ticket}, {"OpCode", ri.OpCode},
-	}
+	w.str("UserName", ss.userName(ri.ID))
+	w.str("NickName", ri.NickName)
+	w.int("QQNum", 0)
+	w.str("Province", ri.Province)
+	w.str("City", ri.City)
+	w.str("Content", escapeHTML(ri.Content))
+	w.str("Signature", "")
+	w.str("Alias", ri.Alias)
+	w.int("Scene", int64(ri.Scene))
+	w.int("VerifyFlag", 0)
+	w.int("AttrStatus", attr)
+	w.int("Sex", int64(ri.Sex))
+	w.str("Ticket", ri.Ticket)
+	w.int("OpCode", int64(ri.OpCode))
 }
 
 func fillStr(dst *string, v string) {
