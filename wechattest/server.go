@@ -48,6 +48,8 @@ type Server struct {
 	sessions []*session // every session, the current one last
 	pending  []event    // delivered while no session was live
 
+	bufs sync.Pool // *bytes.Buffer for encoding JSON answers (serveJSON)
+
 	sent    []SentMessage
 	uploads []Upload
 	media   map[string]bool // MediaIds the server knows (uploads, deliveries)

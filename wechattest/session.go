@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -322,12 +323,27 @@ func (s *Server) serveJSON(x *exchange, ep jsonEndpoint) {
 		writeJSONBody(x.w, multiline(ep.zero(rf.ret)))
 		return
 	}
+	// Encoded in a buffer of the server's pool: the ResponseWriter copies what it is given.
+	b, _ := s.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
 	if ep.compact {
-		writeJSONBody(x.w, compact(resp))
+		writeCompact(b, resp)
 	} else {
-		writeJSONBody(x.w, multiline(resp))
+		writeMulti(b, resp)
+		b.WriteByte('\n')
+	}
+	writeJSONBody(x.w, b.Bytes())
+	if b.Cap() <= maxPooledBuffer {
+		b.Reset()
+		s.bufs.Put(b)
 	}
 }
+
+// maxPooledBuffer bounds the buffers serveJSON keeps for the next answer: a
+// large contact page's is dropped.
+const maxPooledBuffer = 256 << 10
 
 func (s *Server) jsonLocked(x *exchange, ep jsonEndpoint) (obj, *refusal) {
 	ss, rf := s.authLocked(x)
