@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -98,6 +99,43 @@ func FuzzKeepSlashEscapes(f *testing.F) {
 		errB := json.Unmarshal(keepSlashEscapes([]byte(in)), &b)
 		if (errA == nil) != (errB == nil) {
 			t.Errorf("keepSlashEscapes(%q) changed validity: %v vs %v", in, errA, errB)
+		}
+	})
+}
+
+// idStringDecoder is what jobj.idString did before it read the first byte: decode the value
+// with a json.Decoder using json.Number.
+func idStringDecoder(raw json.RawMessage) (string, bool) {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return "", false
+	}
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
+}
+
+// FuzzIDString checks jobj.idString against a json.Decoder with UseNumber, for any value of a
+// member of a request object.
+func FuzzIDString(f *testing.F) {
+	for _, s := range []string{`"42"`, `42`, `-7`, `1e5`, `0.5`, `"a\u00e9\/b"`, `"\ud800"`, "\"\xff\"", `null`, `true`, `{}`, `[1]`, ` 12 `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		o, ok := parseRequest([]byte(`{"k":` + in + `}`))
+		if !ok {
+			return
+		}
+		got, gotOK := o.idString("k")
+		want, wantOK := idStringDecoder(o["k"])
+		if got != want || gotOK != wantOK {
+			t.Errorf("idString(%q) = %q, %v; the json.Decoder gives %q, %v", in, got, gotOK, want, wantOK)
 		}
 	})
 }

@@ -647,20 +647,20 @@ func (o jobj) num(k string) (int64, bool) {
 // (ClientMsgId and LocalID come in both forms, PROTOCOL 8.1).
 func (o jobj) idString(k string) (string, bool) {
 	raw, ok := o[k]
-	if !ok {
+	if !ok || len(raw) == 0 {
 		return "", false
 	}
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.UseNumber()
-	if d.Decode(&v) != nil {
-		return "", false
-	}
-	switch v := v.(type) {
-	case string:
+	// raw is one valid JSON value, exactly (json.Unmarshal checked it when it made o): its
+	// first byte tells its kind, and a number stands for itself, as json.Number would.
+	switch c := raw[0]; {
+	case c == '"':
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return "", false
+		}
 		return v, true
-	case json.Number:
-		return v.String(), true
+	case c == '-' || '0' <= c && c <= '9':
+		return string(raw), true
 	}
 	return "", false
 }
