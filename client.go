@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Client is a Web WeChat session: it logs in, keeps the session alive with the synccheck long
@@ -33,6 +34,8 @@ type Client struct {
 	hc  *http.Client // a copy of the caller's, with the jar and redirect policy of the Client
 	jar *recordingJar
 	ids idSource
+	// bodies reads every answer (request.go do), reusing its scratch buffers.
+	bodies wire.BodyReader
 
 	sess     sessionHolder // the current session, its state and the run using it (session.go)
 	ledger   ledger        // delivery state and the committed sync position (ledger.go)

@@ -84,7 +84,7 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 	}
 	defer resp.Body.Close()
 	// Bounded while reading: a body over the limit costs at most the limit (wire.ReadBody).
-	body, err := wire.ReadBody(resp.Body, resp.ContentLength, limit)
+	body, err := c.bodies.Read(resp.Body, resp.ContentLength, limit)
 	if errors.Is(err, wire.ErrBodyTooLarge) {
 		return nil, nil, badResponse(op, err)
 	}
