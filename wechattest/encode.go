@@ -89,7 +89,7 @@ func composite(v any) bool {
 func writeMulti(b *bytes.Buffer, v any) {
 	switch v := v.(type) {
 	case premulti:
-		b.Write(v.b)
+		v.write(b)
 	case obj:
 		if len(v) == 0 {
 			b.WriteString("{}")
@@ -240,13 +240,14 @@ func writeInt(b *bytes.Buffer, n int64) {
 	b.Write(strconv.AppendInt(b.AvailableBuffer(), n, 10))
 }
 
-// premulti is a value already encoded in the multi-line layout, which
-// writeMulti writes as it is: the AddMsgList of a webwxsync answer, written
-// straight from the event log (objWriter) instead of through an obj per
-// message. composite tells how the layout separates the member or element
-// that follows it. A premulti is never written in the compact layout.
+// premulti is a value that writes itself in the multi-line layout when
+// writeMulti comes to it, straight into the answer's buffer: the AddMsgList
+// of a webwxsync answer, written from the event log (objWriter) instead of
+// through an obj per message. composite tells how the layout separates the
+// member or element that follows it. A premulti is never written in the
+// compact layout.
 type premulti struct {
-	b         []byte
+	write     func(b *bytes.Buffer)
 	composite bool
 }
 

@@ -354,24 +354,25 @@ func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels
 
 // renderLocked renders evs as the AddMsgList array of a webwxsync answer:
 // each entry with every field of PROTOCOL 7.1, its CreateTime on a clock off
-// by skew. The entries are written straight into the array's bytes, in the
-// layout writeMulti gives the obj of each (TestRenderMatchesObj checks that
-// they are the same bytes): the messages are most of the work of a sync.
+// by skew. The entries are written straight into the answer's buffer when
+// it is encoded (serveJSON, under the same hold of s.mu), in the layout
+// writeMulti gives the obj of each (TestRenderMatchesObj checks that they
+// are the same bytes): the messages are most of the work of a sync.
 func (s *Server) renderLocked(ss *session, evs []*event, skew time.Duration) premulti {
-	if len(evs) == 0 {
-		return premulti{b: []byte("[]")}
-	}
-	var b bytes.Buffer
-	b.Grow(len(evs) * 1024)
-	b.WriteByte('[')
-	for i, ev := range evs {
-		if i > 0 {
-			b.WriteString("\n,")
+	return premulti{composite: len(evs) > 0, write: func(b *bytes.Buffer) {
+		if len(evs) == 0 {
+			b.WriteString("[]")
+			return
 		}
-		s.writeMessageLocked(&b, ss, ev, skew)
-	}
-	b.WriteString("\n]")
-	return premulti{b: b.Bytes(), composite: true}
+		b.WriteByte('[')
+		for i, ev := range evs {
+			if i > 0 {
+				b.WriteString("\n,")
+			}
+			s.writeMessageLocked(b, ss, ev, skew)
+		}
+		b.WriteString("\n]")
+	}}
 }
 
 // writeMessageLocked writes ev as one AddMsgList entry.
