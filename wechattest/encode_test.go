@@ -3,7 +3,10 @@ package wechattest
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,4 +141,22 @@ func FuzzIDString(f *testing.F) {
 			t.Errorf("idString(%q) = %q, %v; the json.Decoder gives %q, %v", in, got, gotOK, want, wantOK)
 		}
 	})
+}
+
+// TestSetCookie checks the Set-Cookie value the server writes, in the form of PROTOCOL 3.6
+// (the expiry with dashes, in GMT), against the fmt form it was built with before.
+func TestSetCookie(t *testing.T) {
+	exp := time.Date(2026, 12, 3, 22, 4, 5, 0, time.FixedZone("CST", 8*3600))
+	w := httptest.NewRecorder()
+	setCookie(w, "wxuin", "2212345678", ".qq.com", exp)
+	setCookie(w, "wxloadtime", "1764770645_expired", "wx2.qq.com", exp)
+	assert.Equal(t, []string{
+		"wxuin=2212345678; Domain=.qq.com; Path=/; Expires=Thu, 03-Dec-2026 14:04:05 GMT; Secure",
+		"wxloadtime=1764770645_expired; Domain=wx2.qq.com; Path=/; Expires=Thu, 03-Dec-2026 14:04:05 GMT; Secure",
+	}, w.Header().Values("Set-Cookie"))
+	for _, v := range w.Header().Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(v)
+		require.NoError(t, err, v)
+		assert.True(t, c.Expires.Equal(exp), "%s: expires %v", v, c.Expires)
+	}
 }
