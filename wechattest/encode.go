@@ -266,17 +266,20 @@ func beginObj(b *bytes.Buffer) objWriter {
 	return objWriter{b: b}
 }
 
-// key starts member k; composite tells whether its value is.
+// key starts member k, a key of the protocol (letters and digits, nothing
+// to escape); composite tells whether its value is.
 func (w *objWriter) key(k string, composite bool) {
 	if w.n > 0 {
 		if w.prev {
-			w.b.WriteString("\n,\n")
+			w.b.WriteString("\n,\n\"")
 		} else {
-			w.b.WriteString(",\n")
+			w.b.WriteString(",\n\"")
 		}
+	} else {
+		w.b.WriteByte('"')
 	}
-	writeString(w.b, k)
-	w.b.WriteString(": ")
+	w.b.WriteString(k)
+	w.b.WriteString(`": `)
 	w.n++
 	w.prev = composite
 }
