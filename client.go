@@ -115,8 +115,9 @@ type config struct {
 type Option func(*config)
 
 // WithHTTPClient makes the Client send every request through hc. The Client works on a copy of
-// hc, to which it adds a cookie jar if hc has none, and a redirect policy that follows no
-// redirects (PROTOCOL 3.6). A nil hc means a default client.
+// hc, with a redirect policy that follows no redirects (PROTOCOL 3.6); it keeps the session's
+// cookies in hc.Jar, or in a jar of its own if hc has none, and gives each request its cookies
+// itself, as an http.Client with that jar would. A nil hc means a default client.
 //
 // The Client sets a deadline on every request itself, through the request's context: the
 // long polls (synccheck, the login poll), which the server holds for about 25 s, get 35 s;
@@ -289,11 +290,12 @@ func New(opts ...Option) *Client {
 		cfg.callTimeout = hc.Timeout
 	}
 	hc.Timeout = 0 // every request gets its own deadline (do)
-	if hc.Jar == nil {
-		hc.Jar, _ = cookiejar.New(nil) // never fails with nil options
-	}
 	jar := &recordingJar{inner: hc.Jar}
-	hc.Jar = jar
+	if jar.inner == nil {
+		jar.inner, _ = cookiejar.New(nil) // never fails with nil options
+		jar.own = true
+	}
+	hc.Jar = nil // the Client gives its requests their cookies itself (send)
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{cfg: cfg, log: log, hc: hc, jar: jar, persist: newPersister(cfg.store), pacer: newPacer(cfg.send)}
 }
