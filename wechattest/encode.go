@@ -89,7 +89,7 @@ func composite(v any) bool {
 func writeMulti(b *bytes.Buffer, v any) {
 	switch v := v.(type) {
 	case premulti:
-		v.write(b)
+		b.Write(v.write(b.AvailableBuffer()))
 	case obj:
 		if len(v) == 0 {
 			b.WriteString("{}")
@@ -185,16 +185,21 @@ func writeScalar(b *bytes.Buffer, v any) {
 // no HTML escaping, no escaped slashes; only '"', '\\' and control
 // characters are escaped. Invalid UTF-8 becomes U+FFFD.
 func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	writeStringBody(b, s)
-	b.WriteByte('"')
+	b.Write(appendString(b.AvailableBuffer(), s))
 }
 
-// writeStringBody writes s escaped as in writeString, without the quotes.
-// Runs of bytes that need no escaping are written at once.
-func writeStringBody(b *bytes.Buffer, s string) {
+// appendString appends s to b as writeString writes it.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendStringBody appends s escaped as in writeString, without the quotes.
+// Runs of bytes that need no escaping are appended at once.
+func appendStringBody(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	start := 0 // s[start:i] is yet to be written, as it is
+	start := 0 // s[start:i] is yet to be appended, as it is
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -202,21 +207,18 @@ func writeStringBody(b *bytes.Buffer, s string) {
 				i++
 				continue
 			}
-			b.WriteString(s[start:i])
+			b = append(b, s[start:i]...)
 			switch {
 			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
+				b = append(b, '\\', c)
 			case c == '\n':
-				b.WriteString(`\n`)
+				b = append(b, `\n`...)
 			case c == '\r':
-				b.WriteString(`\r`)
+				b = append(b, `\r`...)
 			case c == '\t':
-				b.WriteString(`\t`)
+				b = append(b, `\t`...)
 			default:
-				b.WriteString(`\u00`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
 			start = i
@@ -224,20 +226,28 @@ func writeStringBody(b *bytes.Buffer, s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b.WriteString(s[start:i])
-			b.WriteString("\ufffd")
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
 			i++
 			start = i
 			continue
 		}
 		i += size
 	}
-	b.WriteString(s[start:])
+	return append(b, s[start:]...)
 }
 
 // writeInt writes n in decimal, without allocating.
 func writeInt(b *bytes.Buffer, n int64) {
-	b.Write(strconv.AppendInt(b.AvailableBuffer(), n, 10))
+	b.Write(appendInt(b.AvailableBuffer(), n))
+}
+
+// appendInt appends n in decimal; most numbers of an answer are one digit.
+func appendInt(b []byte, n int64) []byte {
+	if 0 <= n && n < 10 {
+		return append(b, byte('0'+n))
+	}
+	return strconv.AppendInt(b, n, 10)
 }
 
 // premulti is a value that writes itself in the multi-line layout when
@@ -247,51 +257,52 @@ func writeInt(b *bytes.Buffer, n int64) {
 // member or element that follows it. A premulti is never written in the
 // compact layout.
 type premulti struct {
-	write     func(b *bytes.Buffer)
+	write     func(b []byte) []byte // appends the value to b
 	composite bool
 }
 
-// objWriter writes a non-empty object member by member in the multi-line
-// layout, the same bytes writeMulti writes for the obj of those members, but
-// without building it.
+// objWriter appends an object member by member in the multi-line layout,
+// the same bytes writeMulti writes for the obj of those members, but without
+// building it.
 type objWriter struct {
-	b    *bytes.Buffer
+	b    *[]byte
 	n    int  // members written
 	prev bool // the last member's value is composite
 }
 
-// beginObj starts an object in b; at least one member must follow before end.
-func beginObj(b *bytes.Buffer) objWriter {
-	b.WriteString("{\n")
+// beginObj starts an object in *b; at least one member must follow before
+// end.
+func beginObj(b *[]byte) objWriter {
+	*b = append(*b, "{\n"...)
 	return objWriter{b: b}
 }
 
 // key starts member k, a key of the protocol (letters and digits, nothing
 // to escape); composite tells whether its value is.
 func (w *objWriter) key(k string, composite bool) {
-	if w.n > 0 {
-		if w.prev {
-			w.b.WriteString("\n,\n\"")
-		} else {
-			w.b.WriteString(",\n\"")
-		}
-	} else {
-		w.b.WriteByte('"')
+	b := *w.b
+	switch {
+	case w.n == 0:
+		b = append(b, '"')
+	case w.prev:
+		b = append(b, "\n,\n\""...)
+	default:
+		b = append(b, ",\n\""...)
 	}
-	w.b.WriteString(k)
-	w.b.WriteString(`": `)
+	b = append(b, k...)
+	*w.b = append(b, `": `...)
 	w.n++
 	w.prev = composite
 }
 
 func (w *objWriter) str(k, v string) {
 	w.key(k, false)
-	writeString(w.b, v)
+	*w.b = appendString(*w.b, v)
 }
 
 func (w *objWriter) int(k string, v int64) {
 	w.key(k, false)
-	writeInt(w.b, v)
+	*w.b = appendInt(*w.b, v)
 }
 
 // obj starts member k, a non-empty object, and returns its writer.
@@ -300,4 +311,4 @@ func (w *objWriter) obj(k string) objWriter {
 	return beginObj(w.b)
 }
 
-func (w *objWriter) end() { w.b.WriteString("\n}") }
+func (w *objWriter) end() { *w.b = append(*w.b, "\n}"...) }

@@ -1,7 +1,6 @@
 package wechattest
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -359,24 +358,23 @@ func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels
 // writeMulti gives the obj of each (TestRenderMatchesObj checks that they
 // are the same bytes): the messages are most of the work of a sync.
 func (s *Server) renderLocked(ss *session, evs []*event, skew time.Duration) premulti {
-	return premulti{composite: len(evs) > 0, write: func(b *bytes.Buffer) {
+	return premulti{composite: len(evs) > 0, write: func(b []byte) []byte {
 		if len(evs) == 0 {
-			b.WriteString("[]")
-			return
+			return append(b, "[]"...)
 		}
-		b.WriteByte('[')
+		b = append(b, '[')
 		for i, ev := range evs {
 			if i > 0 {
-				b.WriteString("\n,")
+				b = append(b, "\n,"...)
 			}
-			s.writeMessageLocked(b, ss, ev, skew)
+			b = s.appendMessageLocked(b, ss, ev, skew)
 		}
-		b.WriteString("\n]")
+		return append(b, "\n]"...)
 	}}
 }
 
-// writeMessageLocked writes ev as one AddMsgList entry.
-func (s *Server) writeMessageLocked(b *bytes.Buffer, ss *session, ev *event, skew time.Duration) {
+// appendMessageLocked appends ev as one AddMsgList entry to b.
+func (s *Server) appendMessageLocked(b []byte, ss *session, ev *event, skew time.Duration) []byte {
 	m := &ev.msg
 	typ := m.Type
 	if typ == 0 {
@@ -411,19 +409,16 @@ func (s *Server) writeMessageLocked(b *bytes.Buffer, ss *session, ev *event, ske
 	case 3, 43, 47, 62:
 		imgStatus = 2
 	}
-	w := beginObj(b)
+	w := beginObj(&b)
 	w.key("MsgId", false)
-	b.WriteByte('"')
-	writeInt(b, ev.msgID)
-	b.WriteByte('"')
+	b = append(strconv.AppendInt(append(b, '"'), ev.msgID, 10), '"')
 	w.str("FromUserName", fromUN)
 	w.str("ToUserName", toUN)
 	w.int("MsgType", int64(typ))
 	w.key("Content", false)
-	b.WriteByte('"')
-	writeStringBody(b, prefix) // ends in ASCII: no character spans the two
-	writeStringBody(b, content)
-	b.WriteByte('"')
+	b = append(b, '"')
+	b = appendStringBody(b, prefix) // ends in ASCII: no character spans the two
+	b = append(appendStringBody(b, content), '"')
 	w.int("Status", 3)
 	w.int("ImgStatus", int64(imgStatus))
 	w.int("CreateTime", ev.created+int64(skew/time.Second))
@@ -431,24 +426,24 @@ func (s *Server) writeMessageLocked(b *bytes.Buffer, ss *session, ev *event, ske
 	w.int("PlayLength", int64(m.PlayLength))
 	w.str("FileName", m.FileName)
 	w.key("FileSize", false)
-	b.WriteByte('"')
+	b = append(b, '"')
 	if m.FileSize > 0 {
-		writeInt(b, m.FileSize)
+		b = strconv.AppendInt(b, m.FileSize, 10)
 	}
-	b.WriteByte('"')
+	b = append(b, '"')
 	w.str("MediaId", m.MediaID)
 	w.str("Url", m.URL)
 	w.int("AppMsgType", int64(m.AppMsgType))
 	w.int("StatusNotifyCode", int64(m.StatusNotifyCode))
 	w.key("StatusNotifyUserName", false)
-	b.WriteByte('"')
+	b = append(b, '"')
 	for i, id := range m.StatusNotifyUserName {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		writeStringBody(b, ss.userName(id))
+		b = appendStringBody(b, ss.userName(id))
 	}
-	b.WriteByte('"')
+	b = append(b, '"')
 	ri := w.obj("RecommendInfo")
 	s.writeRecommendInfoLocked(&ri, ss, m.RecommendInfo)
 	ri.end()
@@ -465,12 +460,13 @@ func (s *Server) writeMessageLocked(b *bytes.Buffer, ss *session, ev *event, ske
 	w.int("NewMsgId", ev.msgID)
 	w.str("OriContent", m.OriContent)
 	w.key("EncryFileName", false)
-	b.WriteByte('"')
+	b = append(b, '"')
 	if m.MediaID != "" && m.FileName != "" {
-		writeStringBody(b, encryFileName(m.FileName))
+		b = appendStringBody(b, encryFileName(m.FileName))
 	}
-	b.WriteByte('"')
+	b = append(b, '"')
 	w.end()
+	return b
 }
 
 // writeRecommendInfoLocked writes the members of a RecommendInfo object
