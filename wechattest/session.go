@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // session is one logged-in session: the credentials of PROTOCOL 3.1, the
@@ -566,13 +567,166 @@ type jobj map[string]json.RawMessage
 
 // parseRequest decodes a JSON request body. Like the real server it does
 // not unescape "\/" (PROTOCOL 3.7, 14.14): the two characters stay in the
-// decoded strings.
+// decoded strings. It reads the body as json.Unmarshal into a jobj does
+// (FuzzParseRequest checks it): json.Valid checks it, then splitObject
+// takes its members, without reflection; the values are sub-slices of the
+// body.
 func parseRequest(b []byte) (jobj, bool) {
-	var o jobj
-	if err := json.Unmarshal(keepSlashEscapes(b), &o); err != nil || o == nil {
+	b = keepSlashEscapes(b)
+	if !json.Valid(b) {
 		return nil, false
 	}
-	return o, true
+	return splitObject(b)
+}
+
+// splitObject returns the members of v, one valid JSON value, if it is an
+// object, as json.Unmarshal into a jobj does: keys unquoted, the last of a
+// repeated key kept, each value's bytes exactly (a sub-slice of v). It
+// reports false for anything else, null included.
+func splitObject(v []byte) (jobj, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
+		return nil, false
+	}
+	o := make(jobj)
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return o, true
+	}
+	for i < len(v) && v[i] == '"' {
+		kend := endOfValue(v, i)
+		key, ok := unquote(v[i:kend])
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(v, kend)
+		if i >= len(v) || v[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+		vend := endOfValue(v, i)
+		if vend <= i {
+			return nil, false
+		}
+		o[key] = json.RawMessage(v[i:vend:vend])
+		i = skipSpace(v, vend)
+		if i < len(v) && v[i] == '}' {
+			return o, true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return nil, false
+}
+
+// splitArray returns the elements of v, one valid JSON value, if it is an
+// array, as json.Unmarshal into a []json.RawMessage does (an empty array is
+// an empty, non-nil slice); false for anything else, null included.
+func splitArray(v []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return nil, false
+	}
+	out := []json.RawMessage{}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return out, true
+	}
+	for i < len(v) {
+		end := endOfValue(v, i)
+		if end <= i {
+			return nil, false
+		}
+		out = append(out, json.RawMessage(v[i:end:end]))
+		i = skipSpace(v, end)
+		if i < len(v) && v[i] == ']' {
+			return out, true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return nil, false
+}
+
+// unquote returns the JSON string q (with its quotes) unquoted as
+// encoding/json does.
+func unquote(q []byte) (string, bool) {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return "", false
+	}
+	plain := true
+	for _, c := range q[1 : len(q)-1] {
+		if c < 0x20 || c == '\\' || c == '"' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(q[1 : len(q)-1]), true
+	}
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// skipSpace returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the offset just after the JSON value that starts at
+// v[i], v being valid JSON around it; i when there is none.
+func endOfValue(v []byte, i int) int {
+	if i >= len(v) {
+		return i
+	}
+	switch c := v[i]; {
+	case c == '"':
+		for j := i + 1; j < len(v); j++ {
+			switch v[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return i
+	case c == '{' || c == '[':
+		depth := 0
+		for j := i; j < len(v); j++ {
+			switch v[j] {
+			case '"':
+				end := endOfValue(v, j)
+				if end == j {
+					return i
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return i
+	default: // a number, true, false or null
+		j := i
+		for j < len(v) && !strings.ContainsRune(",}] \t\n\r", rune(v[j])) {
+			j++
+		}
+		return j
+	}
 }
 
 // keepSlashEscapes rewrites every `\/` inside a JSON string as `\\/`, so
@@ -609,11 +763,7 @@ func (o jobj) obj(k string) (jobj, bool) {
 	if !ok {
 		return nil, false
 	}
-	var v jobj
-	if json.Unmarshal(raw, &v) != nil || v == nil {
-		return nil, false
-	}
-	return v, true
+	return splitObject(raw)
 }
 
 func (o jobj) arr(k string) ([]json.RawMessage, bool) {
@@ -621,24 +771,20 @@ func (o jobj) arr(k string) ([]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	var v []json.RawMessage
-	if json.Unmarshal(raw, &v) != nil || v == nil {
-		return nil, false
-	}
-	return v, true
+	return splitArray(raw)
 }
 
-// str returns a string member.
+// str returns a string member; null reads as "", as json.Unmarshal into a
+// string leaves it.
 func (o jobj) str(k string) (string, bool) {
 	raw, ok := o[k]
 	if !ok {
 		return "", false
 	}
-	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
+	if string(raw) == "null" {
+		return "", true
 	}
-	return v, true
+	return unquote(raw)
 }
 
 // num returns an integer member given as a number or a numeric string
