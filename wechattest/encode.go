@@ -263,24 +263,21 @@ type premulti struct {
 
 // objWriter appends an object member by member in the multi-line layout,
 // the same bytes writeMulti writes for the obj of those members, but without
-// building it.
+// building it. It holds the state of the object; the bytes go through its
+// methods' b, which they append to and return.
 type objWriter struct {
-	b    *[]byte
 	n    int  // members written
 	prev bool // the last member's value is composite
 }
 
-// beginObj starts an object in *b; at least one member must follow before
-// end.
-func beginObj(b *[]byte) objWriter {
-	*b = append(*b, "{\n"...)
-	return objWriter{b: b}
+// beginObj starts an object; at least one member must follow before end.
+func beginObj(b []byte) ([]byte, objWriter) {
+	return append(b, "{\n"...), objWriter{}
 }
 
 // key starts member k, a key of the protocol (letters and digits, nothing
 // to escape); composite tells whether its value is.
-func (w *objWriter) key(k string, composite bool) {
-	b := *w.b
+func (w *objWriter) key(b []byte, k string, composite bool) []byte {
 	switch {
 	case w.n == 0:
 		b = append(b, '"')
@@ -289,26 +286,23 @@ func (w *objWriter) key(k string, composite bool) {
 	default:
 		b = append(b, ",\n\""...)
 	}
-	b = append(b, k...)
-	*w.b = append(b, `": `...)
 	w.n++
 	w.prev = composite
+	b = append(b, k...)
+	return append(b, `": `...)
 }
 
-func (w *objWriter) str(k, v string) {
-	w.key(k, false)
-	*w.b = appendString(*w.b, v)
+func (w *objWriter) str(b []byte, k, v string) []byte {
+	return appendString(w.key(b, k, false), v)
 }
 
-func (w *objWriter) int(k string, v int64) {
-	w.key(k, false)
-	*w.b = appendInt(*w.b, v)
+func (w *objWriter) int(b []byte, k string, v int64) []byte {
+	return appendInt(w.key(b, k, false), v)
 }
 
 // obj starts member k, a non-empty object, and returns its writer.
-func (w *objWriter) obj(k string) objWriter {
-	w.key(k, true)
-	return beginObj(w.b)
+func (w *objWriter) obj(b []byte, k string) ([]byte, objWriter) {
+	return beginObj(w.key(b, k, true))
 }
 
-func (w *objWriter) end() { *w.b = append(*w.b, "\n}"...) }
+func (w *objWriter) end(b []byte) []byte { return append(b, "\n}"...) }

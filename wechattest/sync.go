@@ -409,33 +409,33 @@ func (s *Server) appendMessageLocked(b []byte, ss *session, ev *event, skew time
 	case 3, 43, 47, 62:
 		imgStatus = 2
 	}
-	w := beginObj(&b)
-	w.key("MsgId", false)
+	b, w := beginObj(b)
+	b = w.key(b, "MsgId", false)
 	b = append(strconv.AppendInt(append(b, '"'), ev.msgID, 10), '"')
-	w.str("FromUserName", fromUN)
-	w.str("ToUserName", toUN)
-	w.int("MsgType", int64(typ))
-	w.key("Content", false)
+	b = w.str(b, "FromUserName", fromUN)
+	b = w.str(b, "ToUserName", toUN)
+	b = w.int(b, "MsgType", int64(typ))
+	b = w.key(b, "Content", false)
 	b = append(b, '"')
 	b = appendStringBody(b, prefix) // ends in ASCII: no character spans the two
 	b = append(appendStringBody(b, content), '"')
-	w.int("Status", 3)
-	w.int("ImgStatus", int64(imgStatus))
-	w.int("CreateTime", ev.created+int64(skew/time.Second))
-	w.int("VoiceLength", int64(m.VoiceLength))
-	w.int("PlayLength", int64(m.PlayLength))
-	w.str("FileName", m.FileName)
-	w.key("FileSize", false)
+	b = w.int(b, "Status", 3)
+	b = w.int(b, "ImgStatus", int64(imgStatus))
+	b = w.int(b, "CreateTime", ev.created+int64(skew/time.Second))
+	b = w.int(b, "VoiceLength", int64(m.VoiceLength))
+	b = w.int(b, "PlayLength", int64(m.PlayLength))
+	b = w.str(b, "FileName", m.FileName)
+	b = w.key(b, "FileSize", false)
 	b = append(b, '"')
 	if m.FileSize > 0 {
 		b = strconv.AppendInt(b, m.FileSize, 10)
 	}
 	b = append(b, '"')
-	w.str("MediaId", m.MediaID)
-	w.str("Url", m.URL)
-	w.int("AppMsgType", int64(m.AppMsgType))
-	w.int("StatusNotifyCode", int64(m.StatusNotifyCode))
-	w.key("StatusNotifyUserName", false)
+	b = w.str(b, "MediaId", m.MediaID)
+	b = w.str(b, "Url", m.URL)
+	b = w.int(b, "AppMsgType", int64(m.AppMsgType))
+	b = w.int(b, "StatusNotifyCode", int64(m.StatusNotifyCode))
+	b = w.key(b, "StatusNotifyUserName", false)
 	b = append(b, '"')
 	for i, id := range m.StatusNotifyUserName {
 		if i > 0 {
@@ -444,34 +444,33 @@ func (s *Server) appendMessageLocked(b []byte, ss *session, ev *event, skew time
 		b = appendStringBody(b, ss.userName(id))
 	}
 	b = append(b, '"')
-	ri := w.obj("RecommendInfo")
-	s.writeRecommendInfoLocked(&ri, ss, m.RecommendInfo)
-	ri.end()
-	w.int("ForwardFlag", 0)
-	ai := w.obj("AppInfo")
-	ai.str("AppID", "")
-	ai.int("Type", 0)
-	ai.end()
-	w.int("HasProductId", int64(m.HasProductID))
-	w.str("Ticket", "")
-	w.int("ImgHeight", int64(m.ImgHeight))
-	w.int("ImgWidth", int64(m.ImgWidth))
-	w.int("SubMsgType", int64(m.SubMsgType))
-	w.int("NewMsgId", ev.msgID)
-	w.str("OriContent", m.OriContent)
-	w.key("EncryFileName", false)
+	b, ri := w.obj(b, "RecommendInfo")
+	b = s.appendRecommendInfoLocked(b, &ri, ss, m.RecommendInfo)
+	b = ri.end(b)
+	b = w.int(b, "ForwardFlag", 0)
+	b, ai := w.obj(b, "AppInfo")
+	b = ai.str(b, "AppID", "")
+	b = ai.int(b, "Type", 0)
+	b = ai.end(b)
+	b = w.int(b, "HasProductId", int64(m.HasProductID))
+	b = w.str(b, "Ticket", "")
+	b = w.int(b, "ImgHeight", int64(m.ImgHeight))
+	b = w.int(b, "ImgWidth", int64(m.ImgWidth))
+	b = w.int(b, "SubMsgType", int64(m.SubMsgType))
+	b = w.int(b, "NewMsgId", ev.msgID)
+	b = w.str(b, "OriContent", m.OriContent)
+	b = w.key(b, "EncryFileName", false)
 	b = append(b, '"')
 	if m.MediaID != "" && m.FileName != "" {
 		b = appendStringBody(b, encryFileName(m.FileName))
 	}
 	b = append(b, '"')
-	w.end()
-	return b
+	return w.end(b)
 }
 
-// writeRecommendInfoLocked writes the members of a RecommendInfo object
+// appendRecommendInfoLocked appends the members of a RecommendInfo object
 // (PROTOCOL 7.5).
-func (s *Server) writeRecommendInfoLocked(w *objWriter, ss *session, ri RecommendInfo) {
+func (s *Server) appendRecommendInfoLocked(b []byte, w *objWriter, ss *session, ri RecommendInfo) []byte {
 	var attr int64
 	if ri.ID != "" {
 		if e := s.acct.byID[ri.ID]; e != nil {
@@ -487,20 +486,20 @@ func (s *Server) writeRecommendInfoLocked(w *objWriter, ss *session, ri Recommen
 		fillStr(&ri.NickName, ri.ID)
 		attr = int64(hash32(ri.ID))
 	}
-	w.str("UserName", ss.userName(ri.ID))
-	w.str("NickName", ri.NickName)
-	w.int("QQNum", 0)
-	w.str("Province", ri.Province)
-	w.str("City", ri.City)
-	w.str("Content", escapeHTML(ri.Content))
-	w.str("Signature", "")
-	w.str("Alias", ri.Alias)
-	w.int("Scene", int64(ri.Scene))
-	w.int("VerifyFlag", 0)
-	w.int("AttrStatus", attr)
-	w.int("Sex", int64(ri.Sex))
-	w.str("Ticket", ri.Ticket)
-	w.int("OpCode", int64(ri.OpCode))
+	b = w.str(b, "UserName", ss.userName(ri.ID))
+	b = w.str(b, "NickName", ri.NickName)
+	b = w.int(b, "QQNum", 0)
+	b = w.str(b, "Province", ri.Province)
+	b = w.str(b, "City", ri.City)
+	b = w.str(b, "Content", escapeHTML(ri.Content))
+	b = w.str(b, "Signature", "")
+	b = w.str(b, "Alias", ri.Alias)
+	b = w.int(b, "Scene", int64(ri.Scene))
+	b = w.int(b, "VerifyFlag", 0)
+	b = w.int(b, "AttrStatus", attr)
+	b = w.int(b, "Sex", int64(ri.Sex))
+	b = w.str(b, "Ticket", ri.Ticket)
+	return w.int(b, "OpCode", int64(ri.OpCode))
 }
 
 func fillStr(dst *string, v string) {
