@@ -170,6 +170,12 @@ func (c *Client) postRaw(ctx context.Context, op, u string, in any) ([]byte, err
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
+	return c.postBody(ctx, op, u, body)
+}
+
+// postBody POSTs body, JSON already encoded, and returns the answer's body, which must come
+// with status 200.
+func (c *Client) postBody(ctx context.Context, op, u string, body []byte) ([]byte, error) {
 	req, err := c.newRequest(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
