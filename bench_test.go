@@ -2,10 +2,13 @@ package wechat
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -275,4 +278,78 @@ func (h holdContacts) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return h.base.RoundTrip(r)
+}
+
+// BenchmarkRejectedBody measures the peak extra heap of an answer of 100 MB that the client
+// refuses, its limit for a JSON answer being 64 MiB: through the client's request path (do,
+// as webwxgetcontact), from a transport whose body is made on the fly (so that it holds no
+// heap of its own), announced by its Content-Length or of unknown length (a chunked answer).
+// The heap (runtime/metrics' /memory/classes/heap/objects:bytes, the twin of HeapAlloc) is
+// read after a runtime.GC, then after every MiB the client reads and once more after the
+// refusal; the figure is the largest reading above the first.
+func BenchmarkRejectedBody(b *testing.B) {
+	const size = 100 << 20
+	for _, tc := range []struct {
+		name   string
+		length int64
+	}{{"content-length", size}, {"unknown-length", -1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var peak uint64
+			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Request: r,
+					ContentLength: tc.length, Body: &heapSampler{left: size, peak: &peak}}, nil
+			})
+			c := New(WithHTTPClient(&http.Client{Transport: rt}))
+			u := cgiURL("wx2.qq.com", "webwxgetcontact", nil)
+			for b.Loop() {
+				req, err := c.newRequest(b.Context(), http.MethodGet, u, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				peak = 0
+				base := heapObjects()
+				if _, err := c.doOK(opGetContact, req); !errors.Is(err, ErrBadResponse) {
+					b.Fatalf("a 100 MB answer: %v; want ErrBadResponse", err)
+				}
+				peak = max(peak, heapObjects()) // the refusal itself: nothing may have been read
+				peak -= min(base, peak)
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-extra-heap-MB")
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// heapSampler is a body of left zero bytes that records in *peak the largest heap it sees
+// after each MiB read.
+type heapSampler struct {
+	left, read int
+	peak       *uint64
+}
+
+func (h *heapSampler) Read(p []byte) (int, error) {
+	if h.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), h.left)
+	clear(p[:n])
+	h.left -= n
+	if h.read/(1<<20) != (h.read+n)/(1<<20) {
+		*h.peak = max(*h.peak, heapObjects())
+	}
+	h.read += n
+	return n, nil
+}
+
+func (h *heapSampler) Close() error { return nil }
+
+// heapObjects returns the bytes of the heap's objects, live or not yet swept.
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

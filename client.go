@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wxkit/wechat/internal/backoff"
+	"github.com/wxkit/wechat/internal/wire"
 )
 
 // Client is a Web WeChat session: it logs in, keeps the session alive with the synccheck long
@@ -33,6 +34,8 @@ type Client struct {
 	hc  *http.Client // a copy of the caller's, with the jar and redirect policy of the Client
 	jar *recordingJar
 	ids idSource
+	// bodies reads every answer (request.go do), reusing its scratch buffers.
+	bodies wire.BodyReader
 
 	sess     sessionHolder // the current session, its state and the run using it (session.go)
 	ledger   ledger        // delivery state and the committed sync position (ledger.go)
@@ -112,8 +115,9 @@ type config struct {
 type Option func(*config)
 
 // WithHTTPClient makes the Client send every request through hc. The Client works on a copy of
-// hc, to which it adds a cookie jar if hc has none, and a redirect policy that follows no
-// redirects (PROTOCOL 3.6). A nil hc means a default client.
+// hc, with a redirect policy that follows no redirects (PROTOCOL 3.6); it keeps the session's
+// cookies in hc.Jar, or in a jar of its own if hc has none, and gives each request its cookies
+// itself, as an http.Client with that jar would. A nil hc means a default client.
 //
 // The Client sets a deadline on every request itself, through the request's context: the
 // long polls (synccheck, the login poll), which the server holds for about 25 s, get 35 s;
@@ -286,11 +290,12 @@ func New(opts ...Option) *Client {
 		cfg.callTimeout = hc.Timeout
 	}
 	hc.Timeout = 0 // every request gets its own deadline (do)
-	if hc.Jar == nil {
-		hc.Jar, _ = cookiejar.New(nil) // never fails with nil options
-	}
 	jar := &recordingJar{inner: hc.Jar}
-	hc.Jar = jar
+	if jar.inner == nil {
+		jar.inner, _ = cookiejar.New(nil) // never fails with nil options
+		jar.own = true
+	}
+	hc.Jar = nil // the Client gives its requests their cookies itself (send)
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{cfg: cfg, log: log, hc: hc, jar: jar, persist: newPersister(cfg.store), pacer: newPacer(cfg.send)}
 }

@@ -426,7 +426,7 @@ func (c *Client) fetchMediaOnce(ctx context.Context, op, u string, file bool, rn
 	hctx, cancel := context.WithCancel(ctx)
 	wait := c.callTimeout(op, 0)
 	t := time.AfterFunc(wait, cancel)
-	resp, err := c.hc.Do(req.WithContext(hctx))
+	resp, err := c.roundTrip(req.WithContext(hctx))
 	if fired := !t.Stop(); fired || err != nil {
 		cancel()
 		if err == nil {

@@ -373,7 +373,7 @@ func TestFileURL(t *testing.T) {
 	t.Parallel()
 	c := New()
 	s := &session{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, passTicket: "Wq7Er8Ty9Ui0%2BOpAsDf%2FGhJkLz%3D"}
-	c.hc.Jar.SetCookies(&url.URL{Scheme: "https", Host: "wx2.qq.com"},
+	c.jar.SetCookies(&url.URL{Scheme: "https", Host: "wx2.qq.com"},
 		[]*http.Cookie{{Name: "webwx_data_ticket", Value: "gSfPZ+abc", Domain: ".qq.com", Path: "/"}})
 	m := &Message{FromUserName: "@@group", MediaID: "@crypt_1&2", FileName: "Q3 report.pdf", EncryFileName: "Q3%20report%2Epdf"}
 	u, err := url.Parse(c.fileURL(s, m))

@@ -78,13 +78,13 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		req = req.WithContext(ctx)
 	}
 	start := time.Now()
-	resp, err := c.hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return nil, nil, &Error{Op: op, Err: silent(req, start, redact.Error(err))}
 	}
 	defer resp.Body.Close()
 	// Bounded while reading: a body over the limit costs at most the limit (wire.ReadBody).
-	body, err := wire.ReadBody(resp.Body, resp.ContentLength, limit)
+	body, err := c.bodies.Read(resp.Body, resp.ContentLength, limit)
 	if errors.Is(err, wire.ErrBodyTooLarge) {
 		return nil, nil, badResponse(op, err)
 	}
@@ -92,6 +92,21 @@ func (c *Client) do(op string, req *http.Request, limit int64) (*http.Response, 
 		return nil, nil, &Error{Op: op, Err: redact.Error(err)}
 	}
 	return resp, body, nil
+}
+
+// roundTrip sends req through the Client's http.Client with the cookies of its jar, and gives the
+// jar the cookies of the answer, as an http.Client with that jar would (it follows no
+// redirects, see New): the jar keeps the Cookie header and skips the Set-Cookie lines it has
+// just applied (recordingJar.header, setFrom).
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	if h := c.jar.header(req.URL); h != "" {
+		req.Header.Set("Cookie", h)
+	}
+	resp, err := c.hc.Do(req)
+	if err == nil {
+		c.jar.setFrom(req.URL, resp)
+	}
+	return resp, err
 }
 
 // silent names the host and the wait when a request timed out without an answer (a silent
@@ -155,6 +170,12 @@ func (c *Client) postRaw(ctx context.Context, op, u string, in any) ([]byte, err
 	if err != nil {
 		return nil, &Error{Op: op, Err: err}
 	}
+	return c.postBody(ctx, op, u, body)
+}
+
+// postBody POSTs body, JSON already encoded, and returns the answer's body, which must come
+// with status 200.
+func (c *Client) postBody(ctx context.Context, op, u string, body []byte) ([]byte, error) {
 	req, err := c.newRequest(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -218,7 +239,7 @@ func (c *Client) cookie(u, name string) string {
 	if err != nil {
 		return ""
 	}
-	for _, ck := range c.hc.Jar.Cookies(pu) {
+	for _, ck := range c.jar.Cookies(pu) {
 		if ck.Name == name {
 			return ck.Value
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -199,19 +200,100 @@ func (f *FileStore) removeTemps() { atomicfile.RemoveStale(f.path) }
 
 // recordingJar wraps the client's cookie jar and remembers every cookie with its attributes,
 // which net/http/cookiejar does not give back, so that a session can be saved and restored
-// with Domain and expiry intact (PROTOCOL 3.6, 12.3).
+// with Domain and expiry intact (PROTOCOL 3.6, 12.3). The Client's requests take their cookies
+// from it and give it their answers' cookies (header, setFrom) as an http.Client with the jar
+// would, keeping what a long sync makes it do again and again: the Cookie header of the same
+// cookies, the Set-Cookie lines just applied.
 type recordingJar struct {
 	inner   http.CookieJar
-	mu      sync.Mutex
+	own     bool              // inner is the Client's own: nothing else changes it
+	mu      sync.Mutex        // also serialises the changes of inner, for last
 	all     map[string]Cookie // by domain-or-host, path, name
 	version uint64            // bumped by every change of all
+
+	hdr     string         // the Cookie header of hdrOf
+	hdrOf   []*http.Cookie // the cookies of the last header built
+	last    []string       // the Set-Cookie lines of the last change of inner, if setFrom made it
+	lastURL url.URL        // ... for this URL
+}
+
+// header returns the Cookie header of the jar's cookies for u, as http.Client builds it
+// (Request.AddCookie for each), or "" without cookies. The header built last is kept for the
+// same cookies.
+func (j *recordingJar) header(u *url.URL) string {
+	cookies := j.inner.Cookies(u)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !sameCookies(cookies, j.hdrOf) {
+		r := &http.Request{Header: make(http.Header, 1)}
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		j.hdr, j.hdrOf = r.Header.Get("Cookie"), cookies
+	}
+	return j.hdr
+}
+
+// sameCookies reports whether a and b are the same cookies as a Cookie header shows them.
+func sameCookies(a, b []*http.Cookie) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Value != b[i].Value || a[i].Quoted != b[i].Quoted {
+			return false
+		}
+	}
+	return true
+}
+
+// setFrom gives the jar the cookies of resp, the answer to a request for u, as http.Client
+// does (SetCookies with resp.Cookies(), if there are any). With the Client's own jar, an answer
+// whose Set-Cookie lines are those of the last change of the jar, for the same URL, is skipped:
+// applying them again would change nothing a request or a snapshot shows (webwxsync sets the
+// same six cookies on every answer within a second). Lines with a Max-Age, whose expiry counts
+// from now, are always applied.
+func (j *recordingJar) setFrom(u *url.URL, resp *http.Response) {
+	lines := resp.Header["Set-Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.own && j.last != nil && j.lastURL == *u && slices.Equal(lines, j.last) {
+		return
+	}
+	rc := resp.Cookies()
+	if len(rc) == 0 {
+		return
+	}
+	j.setLocked(u, rc)
+	if j.own && !hasMaxAge(lines) {
+		j.last, j.lastURL = slices.Clone(lines), *u
+	}
+}
+
+// hasMaxAge reports whether a Set-Cookie line has a Max-Age attribute.
+func hasMaxAge(lines []string) bool {
+	for _, l := range lines {
+		if strings.Contains(strings.ToLower(l), "max-age") {
+			return true
+		}
+	}
+	return false
 }
 
 func (j *recordingJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
-	j.inner.SetCookies(u, cookies)
-	now := time.Now()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.setLocked(u, cookies)
+}
+
+// setLocked gives cookies to the inner jar and records them; j.mu is held.
+func (j *recordingJar) setLocked(u *url.URL, cookies []*http.Cookie) {
+	j.inner.SetCookies(u, cookies)
+	j.last = nil
+	now := time.Now()
 	if j.all == nil {
 		j.all = make(map[string]Cookie)
 	}
@@ -288,5 +370,6 @@ func (j *recordingJar) reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.all = nil
+	j.last = nil
 	j.version++
 }

@@ -92,7 +92,8 @@ func TestSessionFile(t *testing.T) {
 	require.NoError(t, err)
 	var files []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "."+filepath.Base(path)+".tmp") {
+		// Temporary files are "." + name + "." + digits + ".tmp" (internal/atomicfile).
+		if name := e.Name(); !strings.HasPrefix(name, "."+filepath.Base(path)+".") || !strings.HasSuffix(name, ".tmp") {
 			files = append(files, e.Name())
 		}
 	}

@@ -144,6 +144,40 @@ func (c *Client) syncLoop(ctx context.Context, d *dispatcher) error {
 type syncRun struct {
 	push    pushHosts
 	backlog bool // WithSkipBacklog and the messages held before the login are still to come
+
+	// The webwxsync URL and the encoded BaseRequest, kept from one request to the next for
+	// the session values they were made of (request).
+	reqOf syncRequestOf
+	url   string
+	base  []byte
+}
+
+// syncRequestOf are the values the webwxsync URL and BaseRequest are made of.
+type syncRequestOf struct {
+	main, sid, skey, passTicket, deviceID, lang string
+	uin                                         int64
+}
+
+// request returns the URL and the body of a webwxsync from s at now (PROTOCOL 6.2): the
+// bytes wire.EncodeJSON gives the request's struct, {"BaseRequest":…,"SyncKey":…,"rr":…}
+// (TestSyncRequest checks them), with the URL and the BaseRequest made again only when the
+// session's values change.
+func (l *syncRun) request(lang string, s *session, now time.Time) (string, []byte, error) {
+	of := syncRequestOf{s.hosts.main, s.sid, s.skey, s.passTicket, s.deviceID, lang, s.uin}
+	if of != l.reqOf || l.url == "" {
+		base, err := wire.EncodeJSON(s.baseRequest())
+		if err != nil {
+			return "", nil, err
+		}
+		q := url.Values{"sid": {s.sid}, "skey": {s.skey}, "lang": {lang}, "pass_ticket": {s.passTicket}}
+		l.reqOf, l.url, l.base = of, cgiURL(s.hosts.main, "webwxsync", q), base
+	}
+	key, _ := s.syncKey.MarshalJSON() // never fails
+	b := make([]byte, 0, len(l.base)+len(key)+48)
+	b = append(append(b, `{"BaseRequest":`...), l.base...)
+	b = append(append(b, `,"SyncKey":`...), key...)
+	b = strconv.AppendInt(append(b, `,"rr":`...), int64(notMillis(now)), 10)
+	return l.url, append(b, '}'), nil
 }
 
 // poll runs one synccheck on the current push host and reports whether webwxsync must
@@ -229,7 +263,7 @@ func (c *Client) syncCheck(ctx context.Context, s *session, host string) (syncCh
 // syncAll calls webwxsync until the server has nothing more (ContinueFlag 0).
 func (c *Client) syncAll(ctx context.Context, d *dispatcher, l *syncRun) error {
 	for range maxContinueRounds {
-		more, err := c.syncOnce(ctx, d, l.backlog)
+		more, err := c.syncOnce(ctx, d, l)
 		if err != nil || !more {
 			return err
 		}
@@ -243,7 +277,8 @@ func (c *Client) syncAll(ctx context.Context, d *dispatcher, l *syncRun) error {
 // messages have all been handled; a batch interrupted by cancellation is fetched again. With
 // backlog, the batch's messages are recorded as handled without being handled
 // (WithSkipBacklog).
-func (c *Client) syncOnce(ctx context.Context, d *dispatcher, backlog bool) (more bool, err error) {
+func (c *Client) syncOnce(ctx context.Context, d *dispatcher, l *syncRun) (more bool, err error) {
+	backlog := l.backlog
 	if err := c.ledger.waitRoom(ctx); err != nil {
 		return false, err
 	}
@@ -251,18 +286,11 @@ func (c *Client) syncOnce(ctx context.Context, d *dispatcher, backlog bool) (mor
 	if s == nil {
 		return false, ErrNotLoggedIn
 	}
-	q := url.Values{
-		"sid":         {s.sid},
-		"skey":        {s.skey},
-		"lang":        {c.cfg.lang},
-		"pass_ticket": {s.passTicket},
+	u, reqBody, err := l.request(c.cfg.lang, s, time.Now())
+	if err != nil {
+		return false, &Error{Op: opSync, Err: err}
 	}
-	req := struct {
-		BaseRequest baseRequest `json:"BaseRequest"`
-		SyncKey     syncKey     `json:"SyncKey"`
-		RR          int32       `json:"rr"`
-	}{s.baseRequest(), s.syncKey, notMillis(time.Now())}
-	body, err := c.postRaw(ctx, opSync, cgiURL(s.hosts.main, "webwxsync", q), req)
+	body, err := c.postBody(ctx, opSync, u, reqBody)
 	if err != nil {
 		return false, err
 	}

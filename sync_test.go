@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -377,4 +379,34 @@ func TestSyncUnreadableContacts(t *testing.T) {
 	assert.Equal(t, 5, strings.Count(logs.String(), "level=WARN"), logs.String())
 	assert.Equal(t, 5, strings.Count(logs.String(), "op=webwxsync"))
 	assert.Equal(t, 5, strings.Count(logs.String(), " bytes="))
+}
+
+// TestSyncRequest: the webwxsync URL and body syncRun.request makes, kept from one request
+// to the next, are those of the request's struct through wire.EncodeJSON and of its query
+// through url.Values, also when the session's values change between two requests.
+func TestSyncRequest(t *testing.T) {
+	sessions := []*session{
+		{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, sid: "QfLp+M8Sx2Ib3Kjk", skey: "@crypt_2ccf8ab9_4414c9f723cbe6e9caca30b2b27a3d4d",
+			passTicket: "Wq7Er8Ty9Ui0%2BOpAsDf%2FGhJkLz%3D", deviceID: "e123456789012345",
+			syncKey: syncKey{Count: 2, List: []syncKeyPair{{Key: 1, Val: 636444437}, {Key: 2, Val: 636445049}}}},
+		{hosts: hostsFor("wx2.qq.com"), uin: 2212345678, sid: "QfLp+M8Sx2Ib3Kjk", skey: "@crypt_new<&>\u2028\"\\\x01\xff",
+			passTicket: "a b&c", deviceID: "e123456789012345",
+			syncKey: syncKey{Count: 5, List: []syncKeyPair{{Key: 1, Val: 1}}}},
+		{hosts: hostsFor("web.wechat.com"), uin: -1, sid: "s", skey: "k", deviceID: "d"},
+	}
+	var l syncRun
+	now := time.Unix(1764770645, 123e6)
+	for i, s := range append(sessions, sessions[0], sessions[0]) {
+		u, body, err := l.request("zh_CN", s, now)
+		require.NoError(t, err)
+		want, err := wire.EncodeJSON(struct {
+			BaseRequest baseRequest `json:"BaseRequest"`
+			SyncKey     syncKey     `json:"SyncKey"`
+			RR          int32       `json:"rr"`
+		}{s.baseRequest(), s.syncKey, notMillis(now)})
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(body), "session %d", i)
+		q := url.Values{"sid": {s.sid}, "skey": {s.skey}, "lang": {"zh_CN"}, "pass_ticket": {s.passTicket}}
+		assert.Equal(t, cgiURL(s.hosts.main, "webwxsync", q), u, "session %d", i)
+	}
 }

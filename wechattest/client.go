@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,7 +21,15 @@ type transport struct{ s *Server }
 func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	var body []byte
 	if req.Body != nil {
-		body, err = readBody(req.Body, req.ContentLength)
+		if t.s.recyclesBody(req.URL.Path) {
+			bp := t.s.uploadBodies.Get().(*[]byte)
+			defer t.s.uploadBodies.Put(bp)
+			b := bytes.NewBuffer((*bp)[:0])
+			_, err = b.ReadFrom(req.Body)
+			body, *bp = b.Bytes(), b.Bytes()
+		} else {
+			body, err = readBody(req.Body, req.ContentLength)
+		}
 		req.Body.Close()
 		if err != nil {
 			return nil, err
@@ -70,6 +79,16 @@ func (t *transport) RoundTrip(req *http.Request) (resp *http.Response, err error
 		return nil, err
 	}
 	return w.result(req), nil
+}
+
+// recyclesBody reports whether the body of a request for path is left
+// behind by ServeHTTP once it has answered, so that the transport reads it
+// into a buffer of the server's for the next one: a chunk of
+// webwxuploadmedia with WithUploadDigestOnly, which is neither kept in
+// Server.Requests nor in the Upload, its fields and file part being copied
+// out while it is served.
+func (s *Server) recyclesBody(path string) bool {
+	return s.cfg.files.digestOnly && strings.HasSuffix(path, "/webwxuploadmedia")
 }
 
 // serveCatchingAbort calls s.ServeHTTP and reports whether the handler

@@ -72,6 +72,8 @@ func compact(o obj) []byte {
 // multi-line layout: a non-empty object, or an array holding one.
 func composite(v any) bool {
 	switch v := v.(type) {
+	case premulti:
+		return v.composite
 	case obj:
 		return len(v) > 0
 	case arr:
@@ -86,6 +88,8 @@ func composite(v any) bool {
 
 func writeMulti(b *bytes.Buffer, v any) {
 	switch v := v.(type) {
+	case premulti:
+		b.Write(v.write(b.AvailableBuffer()))
 	case obj:
 		if len(v) == 0 {
 			b.WriteString("{}")
@@ -162,11 +166,11 @@ func writeScalar(b *bytes.Buffer, v any) {
 	case string:
 		writeString(b, v)
 	case int:
-		b.WriteString(strconv.Itoa(v))
+		writeInt(b, int64(v))
 	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
+		writeInt(b, v)
 	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
+		b.Write(strconv.AppendUint(b.AvailableBuffer(), v, 10))
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case json.Number:
@@ -181,38 +185,124 @@ func writeScalar(b *bytes.Buffer, v any) {
 // no HTML escaping, no escaped slashes; only '"', '\\' and control
 // characters are escaped. Invalid UTF-8 becomes U+FFFD.
 func writeString(b *bytes.Buffer, s string) {
+	b.Write(appendString(b.AvailableBuffer(), s))
+}
+
+// appendString appends s to b as writeString writes it.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendStringBody appends s escaped as in writeString, without the quotes.
+// Runs of bytes that need no escaping are appended at once.
+func appendStringBody(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b.WriteByte('"')
+	start := 0 // s[start:i] is yet to be appended, as it is
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
 			switch {
 			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
+				b = append(b, '\\', c)
 			case c == '\n':
-				b.WriteString(`\n`)
+				b = append(b, `\n`...)
 			case c == '\r':
-				b.WriteString(`\r`)
+				b = append(b, `\r`...)
 			case c == '\t':
-				b.WriteString(`\t`)
-			case c < 0x20:
-				b.WriteString(`\u00`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
+				b = append(b, `\t`...)
 			default:
-				b.WriteByte(c)
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b.WriteString("\ufffd")
-		} else {
-			b.WriteString(s[i : i+size])
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
 		}
 		i += size
 	}
-	b.WriteByte('"')
+	return append(b, s[start:]...)
 }
+
+// writeInt writes n in decimal, without allocating.
+func writeInt(b *bytes.Buffer, n int64) {
+	b.Write(appendInt(b.AvailableBuffer(), n))
+}
+
+// appendInt appends n in decimal; most numbers of an answer are one digit.
+func appendInt(b []byte, n int64) []byte {
+	if 0 <= n && n < 10 {
+		return append(b, byte('0'+n))
+	}
+	return strconv.AppendInt(b, n, 10)
+}
+
+// premulti is a value that writes itself in the multi-line layout when
+// writeMulti comes to it, straight into the answer's buffer: the AddMsgList
+// of a webwxsync answer, written from the event log (objWriter) instead of
+// through an obj per message. composite tells how the layout separates the
+// member or element that follows it. A premulti is never written in the
+// compact layout.
+type premulti struct {
+	write     func(b []byte) []byte // appends the value to b
+	composite bool
+}
+
+// objWriter appends an object member by member in the multi-line layout,
+// the same bytes writeMulti writes for the obj of those members, but without
+// building it. It holds the state of the object; the bytes go through its
+// methods' b, which they append to and return.
+type objWriter struct {
+	n    int  // members written
+	prev bool // the last member's value is composite
+}
+
+// beginObj starts an object; at least one member must follow before end.
+func beginObj(b []byte) ([]byte, objWriter) {
+	return append(b, "{\n"...), objWriter{}
+}
+
+// key starts member k, a key of the protocol (letters and digits, nothing
+// to escape); composite tells whether its value is.
+func (w *objWriter) key(b []byte, k string, composite bool) []byte {
+	switch {
+	case w.n == 0:
+		b = append(b, '"')
+	case w.prev:
+		b = append(b, "\n,\n\""...)
+	default:
+		b = append(b, ",\n\""...)
+	}
+	w.n++
+	w.prev = composite
+	b = append(b, k...)
+	return append(b, `": `...)
+}
+
+func (w *objWriter) str(b []byte, k, v string) []byte {
+	return appendString(w.key(b, k, false), v)
+}
+
+func (w *objWriter) int(b []byte, k string, v int64) []byte {
+	return appendInt(w.key(b, k, false), v)
+}
+
+// obj starts member k, a non-empty object, and returns its writer.
+func (w *objWriter) obj(b []byte, k string) ([]byte, objWriter) {
+	return beginObj(w.key(b, k, true))
+}
+
+func (w *objWriter) end(b []byte) []byte { return append(b, "\n}"...) }

@@ -1,8 +1,12 @@
 package wechattest
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -100,4 +104,59 @@ func FuzzKeepSlashEscapes(f *testing.F) {
 			t.Errorf("keepSlashEscapes(%q) changed validity: %v vs %v", in, errA, errB)
 		}
 	})
+}
+
+// idStringDecoder is what jobj.idString did before it read the first byte: decode the value
+// with a json.Decoder using json.Number.
+func idStringDecoder(raw json.RawMessage) (string, bool) {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return "", false
+	}
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
+}
+
+// FuzzIDString checks jobj.idString against a json.Decoder with UseNumber, for any value of a
+// member of a request object.
+func FuzzIDString(f *testing.F) {
+	for _, s := range []string{`"42"`, `42`, `-7`, `1e5`, `0.5`, `"a\u00e9\/b"`, `"\ud800"`, "\"\xff\"", `null`, `true`, `{}`, `[1]`, ` 12 `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		o, ok := parseRequest([]byte(`{"k":` + in + `}`))
+		if !ok {
+			return
+		}
+		got, gotOK := o.idString("k")
+		want, wantOK := idStringDecoder(o["k"])
+		if got != want || gotOK != wantOK {
+			t.Errorf("idString(%q) = %q, %v; the json.Decoder gives %q, %v", in, got, gotOK, want, wantOK)
+		}
+	})
+}
+
+// TestSetCookie checks the Set-Cookie value the server writes, in the form of PROTOCOL 3.6
+// (the expiry with dashes, in GMT), against the fmt form it was built with before.
+func TestSetCookie(t *testing.T) {
+	exp := time.Date(2026, 12, 3, 22, 4, 5, 0, time.FixedZone("CST", 8*3600))
+	w := httptest.NewRecorder()
+	setCookie(w, "wxuin", "2212345678", ".qq.com", exp)
+	setCookie(w, "wxloadtime", "1764770645_expired", "wx2.qq.com", exp)
+	assert.Equal(t, []string{
+		"wxuin=2212345678; Domain=.qq.com; Path=/; Expires=Thu, 03-Dec-2026 14:04:05 GMT; Secure",
+		"wxloadtime=1764770645_expired; Domain=wx2.qq.com; Path=/; Expires=Thu, 03-Dec-2026 14:04:05 GMT; Secure",
+	}, w.Header().Values("Set-Cookie"))
+	for _, v := range w.Header().Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(v)
+		require.NoError(t, err, v)
+		assert.True(t, c.Expires.Equal(exp), "%s: expires %v", v, c.Expires)
+	}
 }

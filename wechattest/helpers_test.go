@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 // harness is a hand-written client: raw requests, as a test of the server
 // must be independent of the real client.
 type harness struct {
-	t  *testing.T
+	t  testing.TB
 	s  *Server
 	hc *http.Client
 
@@ -146,7 +146,7 @@ type uploadResp struct {
 	EncryFileName     string
 }
 
-func newHarness(t *testing.T, opts ...Option) *harness {
+func newHarness(t testing.TB, opts ...Option) *harness {
 	t.Helper()
 	s := NewServer(opts...)
 	t.Cleanup(s.Close)
@@ -378,7 +378,7 @@ func decode(t *testing.T, body []byte, out any) {
 	require.NoError(t, d.Decode(out), "body: %s", body)
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -74,9 +74,9 @@ func (s *Server) eventLocked(msgID string) (event, bool) {
 		return event{}, false
 	}
 	for i := len(s.sessions) - 1; i >= 0; i-- {
-		for _, ev := range s.sessions[i].events {
+		for ev := range s.sessions[i].events.from(0) {
 			if ev.msgID == id {
-				return ev, true
+				return *ev, true
 			}
 		}
 	}
@@ -238,9 +238,9 @@ func (s *Server) liveEventLocked(ss *session, msgID string) (event, bool) {
 	if id == "" { // events that are no message have no id
 		return event{}, false
 	}
-	for _, ev := range ss.events {
+	for ev := range ss.events.from(0) {
 		if ev.msgID == id {
-			return ev, true
+			return *ev, true
 		}
 	}
 	return event{}, false
@@ -294,13 +294,13 @@ func (s *Server) serveGetMedia(x *exchange) {
 	)
 	if why == "" {
 		why = "mediaid is not the file of a delivered message, or it expired"
-		for _, ev := range ss.events {
+		for ev := range ss.events.from(0) {
 			m := ev.msg
 			if m.Type != 49 || m.AppMsgType != 6 || m.MediaID == "" || m.MediaID != q.Get("mediaid") ||
 				s.files.expired[ev.msgID] {
 				continue
 			}
-			data, name = s.mediaLocked(ev, false), m.FileName
+			data, name = s.mediaLocked(*ev, false), m.FileName
 			break
 		}
 	}

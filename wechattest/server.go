@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,9 @@ type Server struct {
 	sess     *session   // current session, nil before the first login
 	sessions []*session // every session, the current one last
 	pending  []event    // delivered while no session was live
+
+	bufs         sync.Pool // *bytes.Buffer for encoding JSON answers (serveJSON)
+	uploadBodies sync.Pool // *[]byte for the bodies of the transport that recyclesBody
 
 	sent    []SentMessage
 	uploads []Upload
@@ -174,6 +178,10 @@ func NewServer(opts ...Option) *Server {
 		qrs:         make(map[string]*qrCode),
 		tickets:     make(map[string]*qrCode),
 		media:       make(map[string]bool),
+		uploadBodies: sync.Pool{New: func() any {
+			b := make([]byte, 0, chunkSize+4<<10+bytes.MinRead) // a chunk and its form fields
+			return &b
+		}},
 	}
 }
 

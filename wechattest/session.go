@@ -1,6 +1,7 @@
 package wechattest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // session is one logged-in session: the credentials of PROTOCOL 3.1, the
@@ -37,10 +39,10 @@ type session struct {
 	ids   map[string]string // UserName -> stable id
 	encry map[string]string // group id -> EncryChatRoomId
 
-	base      int64   // SyncKey key 1 before the first event
-	acked     int64   // highest key 1 a webwxsync request carried
-	events    []event // event log; events[i] has sequence base+i+1
-	lastBatch []int64 // sequences of the messages of the last webwxsync answer (FaultResend)
+	base      int64    // SyncKey key 1 before the first event
+	acked     int64    // highest key 1 a webwxsync request carried
+	events    eventLog // event log; events.at(i) has sequence base+i+1
+	lastBatch []int64  // sequences of the messages of the last webwxsync answer (FaultResend)
 
 	uploads map[string]*partialUpload // chunked uploads in progress
 	done    map[string]obj            // answers of completed uploads, for a repeated last chunk
@@ -54,12 +56,12 @@ func (ss *session) validSkey(k string) bool {
 }
 
 // head is the sequence of the last event of the log.
-func (ss *session) head() int64 { return ss.base + int64(len(ss.events)) }
+func (ss *session) head() int64 { return ss.base + int64(ss.events.len()) }
 
 // add appends ev to the log.
 func (ss *session) add(ev event) {
 	ev.seq = ss.head() + 1
-	ss.events = append(ss.events, ev)
+	ss.events.add(ev)
 }
 
 // userName returns the UserName of id in this session, assigning a
@@ -322,12 +324,27 @@ func (s *Server) serveJSON(x *exchange, ep jsonEndpoint) {
 		writeJSONBody(x.w, multiline(ep.zero(rf.ret)))
 		return
 	}
+	// Encoded in a buffer of the server's pool: the ResponseWriter copies what it is given.
+	b, _ := s.bufs.Get().(*bytes.Buffer)
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
 	if ep.compact {
-		writeJSONBody(x.w, compact(resp))
+		writeCompact(b, resp)
 	} else {
-		writeJSONBody(x.w, multiline(resp))
+		writeMulti(b, resp)
+		b.WriteByte('\n')
+	}
+	writeJSONBody(x.w, b.Bytes())
+	if b.Cap() <= maxPooledBuffer {
+		b.Reset()
+		s.bufs.Put(b)
 	}
 }
+
+// maxPooledBuffer bounds the buffers serveJSON keeps for the next answer: a
+// large contact page's is dropped.
+const maxPooledBuffer = 256 << 10
 
 func (s *Server) jsonLocked(x *exchange, ep jsonEndpoint) (obj, *refusal) {
 	ss, rf := s.authLocked(x)
@@ -530,8 +547,17 @@ func (s *Server) chatListEventLocked() event {
 // (PROTOCOL 3.6, 4.4): Domain as given (with its leading dot), Path=/, a
 // Netscape-style Expires and Secure.
 func setCookie(w http.ResponseWriter, name, value, domain string, expires time.Time) {
-	w.Header().Add("Set-Cookie", fmt.Sprintf("%s=%s; Domain=%s; Path=/; Expires=%s; Secure",
-		name, value, domain, expires.UTC().Format("Mon, 02-Jan-2006 15:04:05 GMT")))
+	// Built by hand, not with fmt: webwxsync sets six cookies per answer.
+	b := make([]byte, 0, 64+len(name)+len(value)+len(domain))
+	b = append(b, name...)
+	b = append(b, '=')
+	b = append(b, value...)
+	b = append(b, "; Domain="...)
+	b = append(b, domain...)
+	b = append(b, "; Path=/; Expires="...)
+	b = expires.UTC().AppendFormat(b, "Mon, 02-Jan-2006 15:04:05 GMT")
+	b = append(b, "; Secure"...)
+	w.Header().Add("Set-Cookie", string(b))
 }
 
 // jobj is a JSON object of a request body. Keys match case-sensitively, as
@@ -541,13 +567,166 @@ type jobj map[string]json.RawMessage
 
 // parseRequest decodes a JSON request body. Like the real server it does
 // not unescape "\/" (PROTOCOL 3.7, 14.14): the two characters stay in the
-// decoded strings.
+// decoded strings. It reads the body as json.Unmarshal into a jobj does
+// (FuzzParseRequest checks it): json.Valid checks it, then splitObject
+// takes its members, without reflection; the values are sub-slices of the
+// body.
 func parseRequest(b []byte) (jobj, bool) {
-	var o jobj
-	if err := json.Unmarshal(keepSlashEscapes(b), &o); err != nil || o == nil {
+	b = keepSlashEscapes(b)
+	if !json.Valid(b) {
 		return nil, false
 	}
-	return o, true
+	return splitObject(b)
+}
+
+// splitObject returns the members of v, one valid JSON value, if it is an
+// object, as json.Unmarshal into a jobj does: keys unquoted, the last of a
+// repeated key kept, each value's bytes exactly (a sub-slice of v). It
+// reports false for anything else, null included.
+func splitObject(v []byte) (jobj, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
+		return nil, false
+	}
+	o := make(jobj)
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return o, true
+	}
+	for i < len(v) && v[i] == '"' {
+		kend := endOfValue(v, i)
+		key, ok := unquote(v[i:kend])
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(v, kend)
+		if i >= len(v) || v[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+		vend := endOfValue(v, i)
+		if vend <= i {
+			return nil, false
+		}
+		o[key] = json.RawMessage(v[i:vend:vend])
+		i = skipSpace(v, vend)
+		if i < len(v) && v[i] == '}' {
+			return o, true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return nil, false
+}
+
+// splitArray returns the elements of v, one valid JSON value, if it is an
+// array, as json.Unmarshal into a []json.RawMessage does (an empty array is
+// an empty, non-nil slice); false for anything else, null included.
+func splitArray(v []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return nil, false
+	}
+	out := []json.RawMessage{}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return out, true
+	}
+	for i < len(v) {
+		end := endOfValue(v, i)
+		if end <= i {
+			return nil, false
+		}
+		out = append(out, json.RawMessage(v[i:end:end]))
+		i = skipSpace(v, end)
+		if i < len(v) && v[i] == ']' {
+			return out, true
+		}
+		if i >= len(v) || v[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+	}
+	return nil, false
+}
+
+// unquote returns the JSON string q (with its quotes) unquoted as
+// encoding/json does.
+func unquote(q []byte) (string, bool) {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return "", false
+	}
+	plain := true
+	for _, c := range q[1 : len(q)-1] {
+		if c < 0x20 || c == '\\' || c == '"' || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(q[1 : len(q)-1]), true
+	}
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// skipSpace returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the offset just after the JSON value that starts at
+// v[i], v being valid JSON around it; i when there is none.
+func endOfValue(v []byte, i int) int {
+	if i >= len(v) {
+		return i
+	}
+	switch c := v[i]; {
+	case c == '"':
+		for j := i + 1; j < len(v); j++ {
+			switch v[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return i
+	case c == '{' || c == '[':
+		depth := 0
+		for j := i; j < len(v); j++ {
+			switch v[j] {
+			case '"':
+				end := endOfValue(v, j)
+				if end == j {
+					return i
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return i
+	default: // a number, true, false or null
+		j := i
+		for j < len(v) && !strings.ContainsRune(",}] \t\n\r", rune(v[j])) {
+			j++
+		}
+		return j
+	}
 }
 
 // keepSlashEscapes rewrites every `\/` inside a JSON string as `\\/`, so
@@ -584,11 +763,7 @@ func (o jobj) obj(k string) (jobj, bool) {
 	if !ok {
 		return nil, false
 	}
-	var v jobj
-	if json.Unmarshal(raw, &v) != nil || v == nil {
-		return nil, false
-	}
-	return v, true
+	return splitObject(raw)
 }
 
 func (o jobj) arr(k string) ([]json.RawMessage, bool) {
@@ -596,24 +771,20 @@ func (o jobj) arr(k string) ([]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	var v []json.RawMessage
-	if json.Unmarshal(raw, &v) != nil || v == nil {
-		return nil, false
-	}
-	return v, true
+	return splitArray(raw)
 }
 
-// str returns a string member.
+// str returns a string member; null reads as "", as json.Unmarshal into a
+// string leaves it.
 func (o jobj) str(k string) (string, bool) {
 	raw, ok := o[k]
 	if !ok {
 		return "", false
 	}
-	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
+	if string(raw) == "null" {
+		return "", true
 	}
-	return v, true
+	return unquote(raw)
 }
 
 // num returns an integer member given as a number or a numeric string
@@ -631,20 +802,20 @@ func (o jobj) num(k string) (int64, bool) {
 // (ClientMsgId and LocalID come in both forms, PROTOCOL 8.1).
 func (o jobj) idString(k string) (string, bool) {
 	raw, ok := o[k]
-	if !ok {
+	if !ok || len(raw) == 0 {
 		return "", false
 	}
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.UseNumber()
-	if d.Decode(&v) != nil {
-		return "", false
-	}
-	switch v := v.(type) {
-	case string:
+	// raw is one valid JSON value, exactly (json.Unmarshal checked it when it made o): its
+	// first byte tells its kind, and a number stands for itself, as json.Number would.
+	switch c := raw[0]; {
+	case c == '"':
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return "", false
+		}
 		return v, true
-	case json.Number:
-		return v.String(), true
+	case c == '-' || '0' <= c && c <= '9':
+		return string(raw), true
 	}
 	return "", false
 }

@@ -72,8 +72,8 @@ func newMsgID(id string) any {
 // 2 for a message.
 func (ss *session) selectorAfter(key1 int64) int {
 	i := max(0, key1-ss.base)
-	if i < int64(len(ss.events)) && ss.events[i].selector != 0 {
-		return ss.events[i].selector
+	if i < int64(ss.events.len()) && ss.events.at(int(i)).selector != 0 {
+		return ss.events.at(int(i)).selector
 	}
 	return 2
 }
@@ -196,10 +196,12 @@ func zeroProfile() obj {
 	}
 }
 
-func syncBody(ret int, msgs, mods, dels arr, cont int, syncKey, syncCheckKey obj) obj {
+// syncBody returns a webwxsync answer; msgs, an arr or a premulti, holds n
+// messages.
+func syncBody(ret int, msgs any, n int, mods, dels arr, cont int, syncKey, syncCheckKey obj) obj {
 	return obj{
 		{"BaseResponse", baseResponse(ret)},
-		{"AddMsgCount", len(msgs)},
+		{"AddMsgCount", n},
 		{"AddMsgList", msgs},
 		{"ModContactCount", len(mods)},
 		{"ModContactList", mods},
@@ -216,7 +218,7 @@ func syncBody(ret int, msgs, mods, dels arr, cont int, syncKey, syncCheckKey obj
 }
 
 func zeroSync(ret int) obj {
-	return syncBody(ret, arr{}, arr{}, arr{}, 0, zeroSyncKey(), zeroSyncKey())
+	return syncBody(ret, arr{}, 0, arr{}, arr{}, 0, zeroSyncKey(), zeroSyncKey())
 }
 
 // handleSync answers webwxsync (PROTOCOL 6.2): the events after key 1 of
@@ -255,12 +257,12 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 	ss.acked = max(ss.acked, min(key1, ss.head()))
 
 	next := min(key1, ss.head())
-	msgs := arr{}
+	var msgs []*event
 	var batch []int64
 	var changes []*change
 	cont := 0
-	// events[i] has sequence base+i+1: start right after key1.
-	for _, ev := range ss.events[max(0, min(key1-ss.base, int64(len(ss.events)))):] {
+	// events.at(i) has sequence base+i+1: start right after key1.
+	for ev := range ss.events.from(int(max(0, min(key1-ss.base, int64(ss.events.len()))))) {
 		if ev.seq <= key1 {
 			continue
 		}
@@ -277,17 +279,14 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 			cont = 1
 			break
 		}
-		msgs = append(msgs, s.renderLocked(ss, ev, c.skew))
+		msgs = append(msgs, ev)
 		batch = append(batch, ev.seq)
 		next = ev.seq
 	}
 	if s.useModLocked(c.exchange, FaultResend) {
-		again := arr{}
-		for _, ev := range s.resendBatchLocked(ss, key1) {
-			again = append(again, s.renderLocked(ss, ev, c.skew))
-		}
-		msgs = append(again, msgs...)
+		msgs = append(s.resendBatchLocked(ss, key1), msgs...)
 	}
+	rendered := s.renderLocked(ss, msgs, c.skew)
 	if len(batch) > 0 {
 		ss.lastBatch = append(ss.lastBatch[:0], batch...)
 	}
@@ -310,25 +309,25 @@ func (s *Server) handleSync(c *call) (obj, *refusal) {
 	case s.useModLocked(c.exchange, FaultSyncKeyEmpty):
 		syncKey, checkKey = zeroSyncKey(), zeroSyncKey()
 	}
-	return syncBody(0, msgs, mods, dels, cont, syncKey, checkKey), nil
+	return syncBody(0, rendered, len(msgs), mods, dels, cont, syncKey, checkKey), nil
 }
 
 // resendBatchLocked returns the messages FaultResend repeats in an answer
 // to a request with key 1 key1: the messages of the previous answer that
 // key1 covers, or else the last message at or before key1.
-func (s *Server) resendBatchLocked(ss *session, key1 int64) []event {
-	var out []event
+func (s *Server) resendBatchLocked(ss *session, key1 int64) []*event {
+	var out []*event
 	for _, seq := range ss.lastBatch {
 		if seq <= key1 {
-			out = append(out, ss.events[seq-ss.base-1])
+			out = append(out, ss.events.at(int(seq-ss.base-1)))
 		}
 	}
 	if len(out) > 0 {
 		return out
 	}
-	for j := min(key1-ss.base, int64(len(ss.events))) - 1; j >= 0; j-- {
-		if ev := ss.events[j]; ev.selector == 0 && ev.change == nil {
-			return []event{ev}
+	for j := min(key1-ss.base, int64(ss.events.len())) - 1; j >= 0; j-- {
+		if ev := ss.events.at(int(j)); ev.selector == 0 && ev.change == nil {
+			return []*event{ev}
 		}
 	}
 	return nil
@@ -362,10 +361,31 @@ func (s *Server) renderChangesLocked(ss *session, changes []*change) (mods, dels
 	return mods, dels
 }
 
-// renderLocked renders ev as an AddMsgList entry with every field of
-// PROTOCOL 7.1, its CreateTime on a clock off by skew.
-func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
-	m := ev.msg
+// renderLocked renders evs as the AddMsgList array of a webwxsync answer:
+// each entry with every field of PROTOCOL 7.1, its CreateTime on a clock off
+// by skew. The entries are written straight into the answer's buffer when
+// it is encoded (serveJSON, under the same hold of s.mu), in the layout
+// writeMulti gives the obj of each (TestRenderMatchesObj checks that they
+// are the same bytes): the messages are most of the work of a sync.
+func (s *Server) renderLocked(ss *session, evs []*event, skew time.Duration) premulti {
+	return premulti{composite: len(evs) > 0, write: func(b []byte) []byte {
+		if len(evs) == 0 {
+			return append(b, "[]"...)
+		}
+		b = append(b, '[')
+		for i, ev := range evs {
+			if i > 0 {
+				b = append(b, "\n,"...)
+			}
+			b = s.appendMessageLocked(b, ss, ev, skew)
+		}
+		return append(b, "\n]"...)
+	}}
+}
+
+// appendMessageLocked appends ev as one AddMsgList entry to b.
+func (s *Server) appendMessageLocked(b []byte, ss *session, ev *event, skew time.Duration) []byte {
+	m := &ev.msg
 	typ := m.Type
 	if typ == 0 {
 		typ = 1
@@ -399,52 +419,72 @@ func (s *Server) renderLocked(ss *session, ev event, skew time.Duration) obj {
 	case 3, 43, 47, 62:
 		imgStatus = 2
 	}
-	fileSize := ""
+	b, w := beginObj(b)
+	b = w.str(b, "MsgId", ev.msgID)
+	b = w.str(b, "FromUserName", fromUN)
+	b = w.str(b, "ToUserName", toUN)
+	b = w.int(b, "MsgType", int64(typ))
+	b = w.key(b, "Content", false)
+	b = append(b, '"')
+	b = appendStringBody(b, prefix) // ends in ASCII: no character spans the two
+	b = append(appendStringBody(b, content), '"')
+	b = w.int(b, "Status", 3)
+	b = w.int(b, "ImgStatus", int64(imgStatus))
+	b = w.int(b, "CreateTime", ev.created+int64(skew/time.Second))
+	b = w.int(b, "VoiceLength", int64(m.VoiceLength))
+	b = w.int(b, "PlayLength", int64(m.PlayLength))
+	b = w.str(b, "FileName", m.FileName)
+	b = w.key(b, "FileSize", false)
+	b = append(b, '"')
 	if m.FileSize > 0 {
-		fileSize = strconv.FormatInt(m.FileSize, 10)
+		b = strconv.AppendInt(b, m.FileSize, 10)
 	}
-	encryName := ""
+	b = append(b, '"')
+	b = w.str(b, "MediaId", m.MediaID)
+	b = w.str(b, "Url", m.URL)
+	b = w.int(b, "AppMsgType", int64(m.AppMsgType))
+	b = w.int(b, "StatusNotifyCode", int64(m.StatusNotifyCode))
+	b = w.key(b, "StatusNotifyUserName", false)
+	b = append(b, '"')
+	for i, id := range m.StatusNotifyUserName {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendStringBody(b, ss.userName(id))
+	}
+	b = append(b, '"')
+	b, ri := w.obj(b, "RecommendInfo")
+	b = s.appendRecommendInfoLocked(b, &ri, ss, m.RecommendInfo)
+	b = ri.end(b)
+	b = w.int(b, "ForwardFlag", 0)
+	b, ai := w.obj(b, "AppInfo")
+	b = ai.str(b, "AppID", "")
+	b = ai.int(b, "Type", 0)
+	b = ai.end(b)
+	b = w.int(b, "HasProductId", int64(m.HasProductID))
+	b = w.str(b, "Ticket", "")
+	b = w.int(b, "ImgHeight", int64(m.ImgHeight))
+	b = w.int(b, "ImgWidth", int64(m.ImgWidth))
+	b = w.int(b, "SubMsgType", int64(m.SubMsgType))
+	b = w.key(b, "NewMsgId", false)
+	if n, ok := newMsgID(ev.msgID).(json.Number); ok {
+		b = append(b, n...) // a bare number, as the server sends it (PROTOCOL 14.3)
+	} else {
+		b = append(b, strconv.Quote(ev.msgID)...)
+	}
+	b = w.str(b, "OriContent", m.OriContent)
+	b = w.key(b, "EncryFileName", false)
+	b = append(b, '"')
 	if m.MediaID != "" && m.FileName != "" {
-		encryName = encryFileName(m.FileName)
+		b = appendStringBody(b, encryFileName(m.FileName))
 	}
-	var notify []string
-	for _, id := range m.StatusNotifyUserName {
-		notify = append(notify, ss.userName(id))
-	}
-	return obj{
-		{"MsgId", ev.msgID},
-		{"FromUserName", fromUN},
-		{"ToUserName", toUN},
-		{"MsgType", typ},
-		{"Content", prefix + content},
-		{"Status", 3},
-		{"ImgStatus", imgStatus},
-		{"CreateTime", ev.created + int64(skew/time.Second)},
-		{"VoiceLength", m.VoiceLength},
-		{"PlayLength", m.PlayLength},
-		{"FileName", m.FileName},
-		{"FileSize", fileSize},
-		{"MediaId", m.MediaID},
-		{"Url", m.URL},
-		{"AppMsgType", m.AppMsgType},
-		{"StatusNotifyCode", m.StatusNotifyCode},
-		{"StatusNotifyUserName", strings.Join(notify, ",")},
-		{"RecommendInfo", s.recommendInfoLocked(ss, m.RecommendInfo)},
-		{"ForwardFlag", 0},
-		{"AppInfo", obj{{"AppID", ""}, {"Type", 0}}},
-		{"HasProductId", m.HasProductID},
-		{"Ticket", ""},
-		{"ImgHeight", m.ImgHeight},
-		{"ImgWidth", m.ImgWidth},
-		{"SubMsgType", m.SubMsgType},
-		{"NewMsgId", newMsgID(ev.msgID)},
-		{"OriContent", m.OriContent},
-		{"EncryFileName", encryName},
-	}
+	b = append(b, '"')
+	return w.end(b)
 }
 
-// recommendInfoLocked renders a RecommendInfo object (PROTOCOL 7.5).
-func (s *Server) recommendInfoLocked(ss *session, ri RecommendInfo) obj {
+// appendRecommendInfoLocked appends the members of a RecommendInfo object
+// (PROTOCOL 7.5).
+func (s *Server) appendRecommendInfoLocked(b []byte, w *objWriter, ss *session, ri RecommendInfo) []byte {
 	var attr int64
 	if ri.ID != "" {
 		if e := s.acct.byID[ri.ID]; e != nil {
@@ -460,11 +500,20 @@ func (s *Server) recommendInfoLocked(ss *session, ri RecommendInfo) obj {
 		fillStr(&ri.NickName, ri.ID)
 		attr = int64(hash32(ri.ID))
 	}
-	return obj{
-		{"UserName", ss.userName(ri.ID)}, {"NickName", ri.NickName}, {"QQNum", 0}, {"Province", ri.Province}, {"City", ri.City},
-		{"Content", escapeHTML(ri.Content)}, {"Signature", ""}, {"Alias", ri.Alias}, {"Scene", ri.Scene}, {"VerifyFlag", 0},
-		{"AttrStatus", attr}, {"Sex", ri.Sex}, {"Ticket", ri.Ticket}, {"OpCode", ri.OpCode},
-	}
+	b = w.str(b, "UserName", ss.userName(ri.ID))
+	b = w.str(b, "NickName", ri.NickName)
+	b = w.int(b, "QQNum", 0)
+	b = w.str(b, "Province", ri.Province)
+	b = w.str(b, "City", ri.City)
+	b = w.str(b, "Content", escapeHTML(ri.Content))
+	b = w.str(b, "Signature", "")
+	b = w.str(b, "Alias", ri.Alias)
+	b = w.int(b, "Scene", int64(ri.Scene))
+	b = w.int(b, "VerifyFlag", 0)
+	b = w.int(b, "AttrStatus", attr)
+	b = w.int(b, "Sex", int64(ri.Sex))
+	b = w.str(b, "Ticket", ri.Ticket)
+	return w.int(b, "OpCode", int64(ri.OpCode))
 }
 
 func fillStr(dst *string, v string) {

@@ -3,10 +3,13 @@ package wechattest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -217,4 +220,39 @@ func TestMessageRendering(t *testing.T) {
 		"NewMsgId", "OriContent", "PlayLength", "RecommendInfo", "Status", "StatusNotifyCode", "StatusNotifyUserName",
 		"SubMsgType", "Ticket", "ToUserName", "Url", "VoiceLength"}, keys)
 	assert.True(t, bytes.HasPrefix(body, []byte("{\n\"BaseResponse\": {\n")))
+}
+
+// BenchmarkServeSync measures the server's side of one webwxsync answer of 30 texts (the
+// default batch): ServeHTTP from the request to the written answer (its checks, the rendering
+// and encoding, the cookies), into an httptest.ResponseRecorder. The same SyncKey is sent
+// every time, so that the same 30 messages are answered again.
+func BenchmarkServeSync(b *testing.B) {
+	h := newHarness(b)
+	h.login()
+	h.initSession()
+	msgs := make([]Message, 30)
+	for i := range msgs {
+		msgs[i] = Text([]string{"friend", "alice", "bob"}[i%3], fmt.Sprint("message number ", i))
+	}
+	h.s.Deliver(msgs...)
+	q := url.Values{"sid": {h.sid}, "skey": {h.skey}, "pass_ticket": {h.passTicket}}
+	u := "https://" + h.main + "/cgi-bin/mmwebwx-bin/webwxsync?" + q.Encode()
+	body := mustJSON(b, map[string]any{"BaseRequest": h.base(), "SyncKey": h.syncKey, "rr": -1890000001})
+	pu, err := url.Parse(u)
+	require.NoError(b, err)
+	var cookies []string
+	for _, c := range h.hc.Jar.Cookies(pu) {
+		cookies = append(cookies, c.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json;charset=UTF-8")
+		r.Header.Set("Cookie", strings.Join(cookies, "; "))
+		w := httptest.NewRecorder()
+		h.s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || w.Body.Len() < 30*800 {
+			b.Fatalf("status %d, %d bytes: %.300s", w.Code, w.Body.Len(), w.Body.Bytes())
+		}
+	}
 }

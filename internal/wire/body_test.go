@@ -68,3 +68,28 @@ func TestReadBodyRejectedMemory(t *testing.T) {
 	})
 	assert.Less(t, allocs, 40.0)
 }
+
+// TestBodyReaderReuse: the bodies a BodyReader returns never share its scratch buffers, and a
+// body of unknown length read by a warm BodyReader costs its own buffer and little more.
+func TestBodyReaderReuse(t *testing.T) {
+	var br BodyReader
+	const limit = 1 << 20
+	var got [][]byte
+	var want [][]byte
+	for i, n := range []int{10, scratchSize - 1, scratchSize, scratchSize + 1, 3*scratchSize + 5, 5*scratchSize + 7, 300 << 10} {
+		body := bytes.Repeat([]byte{byte('a' + i)}, n)
+		b, err := br.Read(iotest.HalfReader(bytes.NewReader(body)), -1, limit)
+		require.NoError(t, err)
+		got, want = append(got, b), append(want, body)
+	}
+	for i := range got {
+		assert.True(t, bytes.Equal(want[i], got[i]), "body %d changed after the next ones were read", i)
+	}
+	body := bytes.Repeat([]byte("x"), 30<<10) // a webwxsync answer of 30 messages
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := br.Read(bytes.NewReader(body), -1, limit); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 3.0, "the body, the list of its pieces")
+}

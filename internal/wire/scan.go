@@ -2,9 +2,11 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -297,12 +299,23 @@ func skipLiteral(d []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
-// skipString returns the offset just after the string starting at d[i] == '"'.
+// skipString returns the offset just after the string starting at d[i] == '"'. It looks at
+// eight bytes at a time for the closing quote or a backslash (an escape, which skipEscaped
+// follows).
 func skipString(d []byte, i int) (int, error) {
 	j := i + 1
-	// Most strings (keys, ids, small numbers as text) are short: a plain loop beats the
-	// setup of bytes.IndexByte. Long ones (Content) take the vectorised path.
-	for n := min(len(d), j+32); j < n; j++ {
+	for ; j+8 <= len(d); j += 8 {
+		v := binary.LittleEndian.Uint64(d[j:])
+		if m := zeroByte(v^quotes) | zeroByte(v^backslashes); m != 0 {
+			// The lowest flagged byte is the first match (zeroByte flags no byte below it).
+			j += bits.TrailingZeros64(m) >> 3
+			if d[j] == '"' {
+				return j + 1, nil
+			}
+			return skipEscaped(d, i, j)
+		}
+	}
+	for ; j < len(d); j++ {
 		switch d[j] {
 		case '"':
 			return j + 1, nil
@@ -310,18 +323,20 @@ func skipString(d []byte, i int) (int, error) {
 			return skipEscaped(d, i, j)
 		}
 	}
-	if j >= len(d) {
-		return 0, syntaxError(i, "unterminated string")
-	}
-	k := bytes.IndexByte(d[j:], '"')
-	if k < 0 {
-		return 0, syntaxError(i, "unterminated string")
-	}
-	if b := bytes.IndexByte(d[j:j+k], '\\'); b >= 0 {
-		return skipEscaped(d, i, j+b)
-	}
-	return j + k + 1, nil
+	return 0, syntaxError(i, "unterminated string")
 }
+
+// Eight copies of a byte, for zeroByte.
+const (
+	quotes      = 0x2222222222222222 // '"'
+	backslashes = 0x5c5c5c5c5c5c5c5c // '\\'
+	lows        = 0x0101010101010101
+	highs       = 0x8080808080808080
+)
+
+// zeroByte returns a mask with the high bit of the lowest zero byte of v set (bytes above it
+// may be flagged too), or 0 if v has no zero byte.
+func zeroByte(v uint64) uint64 { return (v - lows) &^ v & highs }
 
 // skipEscaped finishes skipping the string starting at d[i], from the escape at d[j].
 func skipEscaped(d []byte, i, j int) (int, error) {

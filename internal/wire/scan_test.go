@@ -235,3 +235,37 @@ func TestTextRule(t *testing.T) {
 		assert.Equal(t, tt.want, got, tt.in)
 	}
 }
+
+// skipStringBytes is skipString one byte at a time: the reference FuzzSkipString checks it
+// against.
+func skipStringBytes(d []byte, i int) (int, error) {
+	for j := i + 1; j < len(d); j++ {
+		switch d[j] {
+		case '"':
+			return j + 1, nil
+		case '\\':
+			j++
+		}
+	}
+	return 0, syntaxError(i, "unterminated string")
+}
+
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"0123456789abcdef0123456789"`, `"a\"b"`, `"01234567\\"x`, `"\\\\\\"`,
+		`"unterminated`, `"` + "\xff\x00\x22\x5c" + `"`, `"01234567890123456789012345678901234567\"890"tail`} {
+		f.Add([]byte(s), 0)
+	}
+	f.Fuzz(func(t *testing.T, d []byte, i int) {
+		if i < 0 || i >= len(d) {
+			i = 0
+		}
+		if len(d) == 0 || d[i] != '"' {
+			return
+		}
+		got, gerr := skipString(d, i)
+		want, werr := skipStringBytes(d, i)
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("skipString(%q, %d) = %d, %v; byte by byte %d, %v", d, i, got, gerr, want, werr)
+		}
+	})
+}

@@ -73,6 +73,10 @@ var rows = []row{
 		[]figure{{unit: "peak-extra-heap-MB", as: "MB", prec: 1}}, "≤ 4 MB"},
 	{"upload of 50 MB from an io.Reader: peak extra heap", ".", "BenchmarkUpload/Reader",
 		[]figure{{unit: "peak-extra-heap-MB", as: "MB", prec: 1}}, "≤ 4 MB"},
+	{"rejected answer of 100 MB (limit 64 MiB), announced by its Content-Length: peak extra heap", ".", "BenchmarkRejectedBody/content-length",
+		[]figure{{unit: "peak-extra-heap-MB", as: "MB", prec: 1}}, "bounded by a small fixed buffer"},
+	{"rejected answer of 100 MB (limit 64 MiB), of unknown length: peak extra heap", ".", "BenchmarkRejectedBody/unknown-length",
+		[]figure{{unit: "peak-extra-heap-MB", as: "MB", prec: 1}}, "bounded by a small fixed buffer"},
 }
 
 const (
